@@ -1,0 +1,1 @@
+"""DOCX checks: package, effective formatting (fonts, sizes, line spacing)."""

@@ -1,0 +1,36 @@
+"""What a checker returns: raw findings (rule id, parameters, location), before severity and language.
+
+Checkers stay pure: they say *what* they saw; the pipeline looks up the severity in the policy
+and renders the message from the catalogue in the reader's language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Issue:
+    rule: str
+    params: dict[str, Any] = field(default_factory=dict)
+    location: dict[str, Any] = field(default_factory=dict)
+    observed: Any = None
+    expected: Any = None
+
+
+class Issues(list[Issue]):
+    """A list of issues with a convenient `add`."""
+
+    def add(
+        self,
+        rule: str,
+        *,
+        location: dict[str, Any] | None = None,
+        observed: Any = None,
+        expected: Any = None,
+        **params: Any,
+    ) -> Issue:
+        issue = Issue(rule, params, location or {}, observed, expected)
+        self.append(issue)
+        return issue

@@ -1,0 +1,1 @@
+"""Image checks: JPEG decoding, dpi, scale, colour and legibility of scan pages."""

@@ -1,0 +1,159 @@
+"""Package-level checks for OOXML files (DOCX, XLSX): archive bounds, hostile XML, active content.
+
+Everything here runs on the ZIP directory and on small reads, before any document XML is
+parsed: an archive bomb is refused from the sizes its directory declares, and a DOCTYPE
+(entity expansion, the "billion laughs") from the first bytes of each part.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import zipfile
+from pathlib import Path
+
+from lxml import etree
+
+from ..policy import Policy
+from .findings import Issues
+
+# Office never writes a DTD; one in a part means an entity-expansion attack or a forged file.
+_DOCTYPE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+_DDE = re.compile(rb"(<w:instrText[^>]*>\s*|w:instr=\"\s*)DDE(AUTO)?\b", re.IGNORECASE)
+_REL = re.compile(rb"<Relationship\b[^>]*>", re.IGNORECASE)
+_ATTR = re.compile(rb'(\w+)="([^"]*)"')
+
+# Relationship types that pull content from outside the file when it is opened.
+_EXTERNAL_ACTIVE_TYPES = ("attachedTemplate", "oleObject", "subDocument", "frame", "package")
+
+SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
+
+
+def open_package(path: Path, policy: Policy, issues: Issues, display: str) -> zipfile.ZipFile | None:
+    """Open the ZIP and bound it; returns None (with an issue recorded) when it must not be parsed."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        issues.add("file.corrupt", observed=str(exc), format=display, reason=_reason_zip(exc))
+        return None
+    infos = zf.infolist()
+    bounds = policy.archive
+    total = sum(i.file_size for i in infos)
+    if len(infos) > bounds.max_entries:
+        issues.add(
+            "file.archive_bomb",
+            observed=f"{len(infos)} parts",
+            expected=f"<= {bounds.max_entries}",
+            limit=f"{bounds.max_entries} parts",
+        )
+        zf.close()
+        return None
+    if total > bounds.max_total_uncompressed_bytes:
+        issues.add(
+            "file.archive_bomb",
+            observed=f"{total / 1_048_576:.0f} MB",
+            expected=f"<= {bounds.max_total_uncompressed_bytes / 1_048_576:.0f} MB",
+            limit=f"{bounds.max_total_uncompressed_bytes / 1_048_576:.0f} MB",
+        )
+        zf.close()
+        return None
+    for info in infos:
+        if info.file_size >= bounds.ratio_min_entry_bytes:
+            ratio = info.file_size / max(info.compress_size, 1)
+            if ratio > bounds.max_entry_ratio:
+                issues.add(
+                    "file.archive_bomb",
+                    location={"part": info.filename},
+                    observed=f"{info.filename}: ratio {ratio:.0f}:1",
+                    expected=f"<= {bounds.max_entry_ratio:g}:1",
+                    limit=f"{bounds.max_entry_ratio:g}:1",
+                )
+                zf.close()
+                return None
+    return zf
+
+
+def _reason_zip(exc: Exception) -> str:
+    text = str(exc)
+    if "central directory" in text.lower() or "not a zip" in text.lower():
+        return "the package is incomplete (its directory is missing)"
+    return text
+
+
+def check_xml_parts(zf: zipfile.ZipFile, issues: Issues, display: str) -> bool:
+    """Refuse any part that declares a DTD; returns False when one does."""
+    for info in zf.infolist():
+        if not info.filename.endswith((".xml", ".rels")):
+            continue
+        try:
+            with zf.open(info) as fh:
+                head = fh.read(2048)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+            issues.add(
+                "file.corrupt",
+                location={"part": info.filename},
+                observed=str(exc),
+                format=display,
+                reason=f"part {info.filename} is damaged",
+            )
+            return False
+        if _DOCTYPE.search(head):
+            issues.add(
+                "file.corrupt",
+                location={"part": info.filename},
+                observed="DOCTYPE declaration",
+                format=display,
+                reason=f"part {info.filename} declares a DTD (XML entity expansion), which Office never writes",
+            )
+            return False
+    return True
+
+
+def _relationships(zf: zipfile.ZipFile, rels_name: str) -> list[dict[str, str]]:
+    data = zf.read(rels_name)
+    out = []
+    for tag in _REL.findall(data):
+        out.append({k.decode(): v.decode("utf-8", "replace") for k, v in _ATTR.findall(tag)})
+    return out
+
+
+def check_active_content(zf: zipfile.ZipFile, issues: Issues) -> None:
+    """Macros, ActiveX, embedded objects, external templates/objects and DDE fields."""
+    names = zf.namelist()
+    found: list[tuple[str, str]] = []
+    chart_data: set[str] = set()
+    rels_parts = [n for n in names if n.endswith(".rels")]
+    for rels_name in rels_parts:
+        source_dir = posixpath.dirname(posixpath.dirname(rels_name))
+        for rel in _relationships(zf, rels_name):
+            rtype = rel.get("Type", "").rsplit("/", 1)[-1]
+            target = rel.get("Target", "")
+            if rel.get("TargetMode", "").lower() == "external":
+                if rtype in _EXTERNAL_ACTIVE_TYPES:
+                    found.append((f"a link to an outside file ({rtype}: {target[:80]})", rels_name))
+                continue
+            # Embedded workbooks that only hold a chart's data are not attachments.
+            if "/charts/" in rels_name or rels_name.startswith(("word/charts/", "xl/charts/")):
+                chart_data.add(posixpath.normpath(posixpath.join(source_dir, target)))
+    for name in names:
+        lower = name.lower()
+        if lower.endswith("vbaproject.bin") or lower.endswith("vbadata.xml"):
+            found.append(("macros (VBA project)", name))
+        elif "/activex/" in lower:
+            found.append(("ActiveX controls", name))
+        elif "/embeddings/" in lower and posixpath.normpath(name) not in chart_data:
+            found.append((f"an embedded file or object ({posixpath.basename(name)})", name))
+        elif lower.startswith("xl/macrosheets/"):
+            found.append(("Excel 4.0 macro sheets", name))
+    if "word/document.xml" in names:
+        info = zf.getinfo("word/document.xml")
+        with zf.open(info) as fh:
+            if _DDE.search(fh.read()):
+                found.append(("a DDE field that runs a command when the document is opened", info.filename))
+    seen: set[str] = set()
+    for what, part in found:
+        key = what.split(" (")[0]
+        if key in seen:
+            continue
+        seen.add(key)
+        issues.add("file.active_content", location={"part": part}, observed=what, what=what)

@@ -1,0 +1,1 @@
+"""PDF checks: structure, security, text-layer fonts and scan pages."""

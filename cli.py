@@ -1,0 +1,133 @@
+"""The `courtdoc` command line: `check` files in-process, list the `rules`.
+
+Exit codes of `check`: 0 when every file (and the filing) is accepted, 1 when anything is
+rejected, 2 on a usage error (a missing file, a bad policy, a bad option).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from . import __version__, messages
+from .policy import Policy, PolicyError, load_policy
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="courtdoc", description="Check court e-filing attachments.")
+    parser.add_argument("--version", action="version", version=f"courtdoc {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    check = sub.add_parser("check", help="check files and print a verdict per file")
+    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("--format", choices=("text", "json"), default="text", dest="output")
+    check.add_argument("--lang", choices=messages.LANGS, default="en")
+    check.add_argument("--policy", metavar="FILE", help="policy TOML (default: the shipped kz-court policy)")
+    check.add_argument(
+        "--declared", metavar="FILE", help="JSON list of declared documents [{title, filename}]"
+    )
+    check.add_argument("--jobs", type=int, default=0, help="files checked at once (default: cores)")
+
+    rules = sub.add_parser("rules", help="list every rule with its severity")
+    rules.add_argument("--lang", choices=messages.LANGS, default="en")
+    rules.add_argument("--policy", metavar="FILE")
+    rules.add_argument("--format", choices=("text", "json"), default="text", dest="output")
+    return parser
+
+
+def _load_declared(path: str | None) -> list[dict[str, Any]] | None:
+    if path is None:
+        return None
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}: not valid JSON: {exc}") from None
+    if not isinstance(data, list) or not all(isinstance(d, dict) and "title" in d for d in data):
+        raise UsageError(f"{path}: expected a JSON list of objects with a 'title'")
+    return data
+
+
+def _check(args: argparse.Namespace) -> int:
+    from . import pipeline  # imported here so `courtdoc --help` and `rules` stay fast
+    from .render import print_filing
+
+    policy = load_policy(args.policy)
+    declared = _load_declared(args.declared)
+    paths = [Path(f) for f in args.files]
+    for p in paths:
+        if not p.is_file():
+            raise UsageError(f"{p}: no such file")
+    jobs = args.jobs or os.cpu_count() or 1
+    show_progress = sys.stderr.isatty() and len(paths) > 3 and args.output == "text"
+    reports = _validate_all(pipeline, paths, policy, args.lang, jobs, show_progress)
+    filing = pipeline.validate_filing(paths, policy, declared, lang=args.lang, reports=reports)
+    if args.output == "json":
+        sys.stdout.write(filing.to_json() + "\n")
+    else:
+        print_filing(filing, args.lang)
+    return EXIT_OK if filing.verdict == "accept" else EXIT_REJECTED
+
+
+def _validate_all(
+    pipeline: Any, paths: Sequence[Path], policy: Policy, lang: str, jobs: int, show_progress: bool
+) -> list[Any]:
+    def one(p: Path) -> Any:
+        return pipeline.validate_file(p, policy, lang=lang)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(paths)))) as executor:
+        if not show_progress:
+            return list(executor.map(one, paths))
+        from rich.progress import Progress
+
+        results: list[Any] = []
+        with Progress(transient=True, console=_stderr_console()) as progress:
+            task = progress.add_task("checking", total=len(paths))
+            for report in executor.map(one, paths):
+                results.append(report)
+                progress.advance(task)
+        return results
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _rules(args: argparse.Namespace) -> int:
+    from .render import print_rules
+
+    policy = load_policy(args.policy)
+    print_rules(policy, args.lang, args.output)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "check":
+            return _check(args)
+        return _rules(args)
+    except (UsageError, PolicyError) as exc:
+        print(f"courtdoc: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

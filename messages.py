@@ -1,0 +1,52 @@
+"""The message catalogue: every rule's title and filer-facing text in Kazakh, Russian and English.
+
+Messages live in `data/messages.toml`, one entry per rule; checks never build sentences, they
+pass parameters and the catalogue renders them in the language the reader asked for.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+LANGS: tuple[str, ...] = ("kk", "ru", "en")
+CATALOGUE_PATH = Path(__file__).parent / "data" / "messages.toml"
+
+
+class _Defaulting(dict[str, Any]):
+    """Leaves an unknown placeholder visible instead of failing the whole report."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+@cache
+def catalogue() -> dict[str, Any]:
+    return tomllib.loads(CATALOGUE_PATH.read_text(encoding="utf-8"))
+
+
+def rule_ids() -> list[str]:
+    return sorted(k for k in catalogue() if k != "ui")
+
+
+def _pick(entry: dict[str, str], lang: str) -> str:
+    return entry.get(lang) or entry["en"]
+
+
+def render(rule: str, lang: str, params: dict[str, Any]) -> str:
+    entry = catalogue().get(rule)
+    if entry is None:
+        return rule
+    return _pick(entry["text"], lang).format_map(_Defaulting(params))
+
+
+def title(rule: str, lang: str) -> str:
+    entry = catalogue().get(rule)
+    return _pick(entry["title"], lang) if entry else rule
+
+
+def ui(key: str, lang: str) -> str:
+    entry = catalogue()["ui"].get(key)
+    return _pick(entry, lang) if entry else key

@@ -1,0 +1,274 @@
+"""The single entry to checking: route a file to its checkers, and decide file and filing verdicts.
+
+`validate_file` runs the cheap checks (size, extension, name) in-process, then parses the file
+in a bounded child process (`sandbox`), where the content is sniffed and the format's checkers
+run in a fixed order. Severities come from the policy, messages from the catalogue; a crash,
+a timeout or a memory blow-up while parsing becomes a finding on that file, never a crash of
+the run. `validate_filing` adds the checks that look at the files together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import messages
+from .checks import common, doc, ooxml, xlsx
+from .checks.docx import package as docx_package
+from .checks.findings import Issue, Issues
+from .checks.image import jpeg
+from .checks.pdf import structure as pdf_structure
+from .checks.sniff import Sniffed, sniff
+from .policy import Policy, default_policy
+from .report import FileReport, FilingReport, Finding, PageInfo, TextSummary, decide
+from .sandbox import SandboxMemory, SandboxPool, SandboxTimeout, shared_pool
+
+
+@dataclass
+class Inspection:
+    """What the sandboxed part of the check found; returned from the child process."""
+
+    format: str | None
+    issues: Issues = field(default_factory=Issues)
+    text: TextSummary | None = None
+    pages: list[PageInfo] = field(default_factory=list)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- the sandboxed part --------------------------------------------------------------------------
+
+
+def _inspect_pdf(path: Path, policy: Policy, result: Inspection) -> None:
+    reader = pdf_structure.open_pdf(path, result.issues)
+    if reader is None:
+        return
+    pdf_structure.find_active_content(reader, result.issues)
+
+
+def _inspect_ooxml(path: Path, policy: Policy, result: Inspection, display: str) -> zipfile.ZipFile | None:
+    zf = ooxml.open_package(path, policy, result.issues, display)
+    if zf is None:
+        return None
+    if not ooxml.check_xml_parts(zf, result.issues, display):
+        zf.close()
+        return None
+    ooxml.check_active_content(zf, result.issues)
+    return zf
+
+
+def _inspect_docx(path: Path, policy: Policy, result: Inspection) -> None:
+    zf = _inspect_ooxml(path, policy, result, "DOCX")
+    if zf is None:
+        return
+    with zf:
+        docx_package.read_main_part(zf, result.issues)
+
+
+def _inspect_xlsx(path: Path, policy: Policy, result: Inspection) -> None:
+    zf = _inspect_ooxml(path, policy, result, "XLSX")
+    if zf is None:
+        return
+    with zf:
+        xlsx.check_workbook(zf, result.issues)
+
+
+def _inspect_doc(path: Path, policy: Policy, result: Inspection) -> None:
+    ole = doc.check_doc(path, result.issues)
+    if ole is not None:
+        ole.close()
+
+
+def _inspect_jpeg(path: Path, policy: Policy, result: Inspection) -> None:
+    image = jpeg.open_jpeg(path, result.issues)
+    if image is not None:
+        image.close()
+
+
+_INSPECTORS = {
+    "pdf": _inspect_pdf,
+    "docx": _inspect_docx,
+    "xlsx": _inspect_xlsx,
+    "doc": _inspect_doc,
+    "jpeg": _inspect_jpeg,
+}
+
+
+def _content_matches(ext: str, sniffed: Sniffed, policy: Policy, issues: Issues) -> bool:
+    # A password-protected DOCX/XLSX is an OLE "EncryptedPackage": say it is encrypted, which
+    # is what the filer can fix, rather than that it is the wrong format.
+    if sniffed.format == "ole-encrypted" and ext in ("docx", "xlsx"):
+        issues.add("file.encrypted", observed="EncryptedPackage", detail=f"{ext.upper()} with a password")
+        return False
+    if sniffed.detail.startswith("broken:") and sniffed.format in ("zip", "ole"):
+        expected = policy.limits.extension_formats.get(ext, [])
+        if any(fmt in ("docx", "xlsx", "doc") for fmt in expected):
+            issues.add(
+                "file.corrupt",
+                observed=sniffed.detail[:300],
+                format=ext.upper(),
+                reason="the package is incomplete or damaged",
+            )
+            return False
+    return common.check_content_type(ext, sniffed, policy, issues)
+
+
+def inspect(path: Path, ext: str, policy: Policy) -> Inspection:
+    """Sniff the content and run the format's checkers in order. Runs inside the sandbox."""
+    sniffed = sniff(path)
+    result = Inspection(format=sniffed.format if sniffed.format in _INSPECTORS else None)
+    if not _content_matches(ext, sniffed, policy, result.issues):
+        return result
+    inspector = _INSPECTORS.get(sniffed.format)
+    if inspector is not None:
+        inspector(path, policy, result)
+    return result
+
+
+# --- the parent side ------------------------------------------------------------------------------
+
+
+def _finding(issue: Issue, policy: Policy, lang: str) -> Finding | None:
+    severity = policy.severity(issue.rule)
+    if severity == "off":
+        return None
+    return Finding(
+        rule=issue.rule,
+        severity=severity,
+        message=messages.render(issue.rule, lang, issue.params),
+        location=issue.location,
+        observed=issue.observed,
+        expected=issue.expected,
+    )
+
+
+def render_findings(issues: Iterable[Issue], policy: Policy, lang: str) -> list[Finding]:
+    return [f for f in (_finding(i, policy, lang) for i in issues) if f is not None]
+
+
+def _run_bounded(path: Path, ext: str, policy: Policy, pool: SandboxPool | None) -> Inspection:
+    bounds = policy.sandbox
+    pool = pool or shared_pool(bounds.memory_limit_mb, bounds.recycle_rss_mb)
+    try:
+        result: Inspection = pool.run(inspect, (path, ext, policy), timeout=bounds.time_limit_seconds)
+        return result
+    except SandboxTimeout:
+        failed = Inspection(format=None)
+        failed.issues.add(
+            "file.check_timeout",
+            observed=f"> {bounds.time_limit_seconds:g} s",
+            expected=f"<= {bounds.time_limit_seconds:g} s",
+            limit_s=f"{bounds.time_limit_seconds:g}",
+        )
+        return failed
+    except SandboxMemory:
+        failed = Inspection(format=None)
+        failed.issues.add(
+            "file.check_memory",
+            observed=f"> {bounds.memory_limit_mb} MB",
+            expected=f"<= {bounds.memory_limit_mb} MB",
+            limit_mb=str(bounds.memory_limit_mb),
+        )
+        return failed
+    except Exception as exc:  # any other sandbox failure is this file's problem, not the run's
+        failed = Inspection(format=None)
+        failed.issues.add("file.check_failed", observed=str(exc)[:300], reason=str(exc)[:200])
+        return failed
+
+
+def validate_file(
+    path: str | Path,
+    policy: Policy | None = None,
+    *,
+    name: str | None = None,
+    lang: str = "en",
+    pool: SandboxPool | None = None,
+) -> FileReport:
+    """Check one file; `name` is the name the filer gave it (defaults to the path's name)."""
+    policy = policy or default_policy()
+    path = Path(path)
+    name = name or path.name
+    size = path.stat().st_size
+    issues = Issues()
+    inspection = Inspection(format=None)
+    if common.check_size(size, policy, issues):
+        ext = common.check_extension(name, policy, issues)
+        common.check_name(name, policy, issues)
+        if ext is not None:
+            inspection = _run_bounded(path, ext, policy, pool)
+            issues.extend(inspection.issues)
+    elif size > 0:
+        common.check_name(name, policy, issues)
+    findings = render_findings(issues, policy, lang)
+    return FileReport(
+        name=name,
+        size=size,
+        sha256=sha256_file(path),
+        format=inspection.format,
+        verdict=decide(findings),
+        findings=findings,
+        text=inspection.text,
+        pages=inspection.pages,
+    )
+
+
+def filing_issues(reports: Sequence[FileReport], declared: Sequence[dict[str, Any]] | None) -> Issues:
+    """Checks on the files together: duplicates, and the count against declared documents."""
+    issues = Issues()
+    first_by_hash: dict[str, FileReport] = {}
+    for report in reports:
+        first = first_by_hash.setdefault(report.sha256, report)
+        if first is not report:
+            issues.add(
+                "filing.duplicate",
+                location={"file": report.name},
+                observed=report.sha256,
+                name=report.name,
+                other=first.name,
+            )
+    if declared is not None and len(declared) != len(reports):
+        issues.add(
+            "filing.count_mismatch",
+            observed=len(reports),
+            expected=len(declared),
+            files=len(reports),
+            declared=len(declared),
+        )
+    return issues
+
+
+def validate_filing(
+    paths: Sequence[str | Path],
+    policy: Policy | None = None,
+    declared: Sequence[dict[str, Any]] | None = None,
+    *,
+    names: Sequence[str] | None = None,
+    lang: str = "en",
+    reports: Sequence[FileReport] | None = None,
+    filing_id: str | None = None,
+) -> FilingReport:
+    """Check every file (unless their reports are given) and the filing as a whole."""
+    policy = policy or default_policy()
+    if reports is None:
+        names = names or [Path(p).name for p in paths]
+        reports = [validate_file(p, policy, name=n, lang=lang) for p, n in zip(paths, names, strict=True)]
+    findings = render_findings(filing_issues(reports, declared), policy, lang)
+    verdict = decide(findings + [f for r in reports for f in r.findings])
+    return FilingReport(
+        policy=policy.summary(),
+        verdict=verdict,
+        findings=findings,
+        files=list(reports),
+        id=filing_id,
+        lang=lang,
+    )

@@ -1,0 +1,242 @@
+"""The policy: every limit, alias, threshold and severity courtdoc applies, loaded from TOML.
+
+A policy is data, versioned: `data/kz-court.toml` is the shipped default and a court may pass
+its own file. Loading validates every key against the typed sections below, so a bad policy
+is a clear error naming the key, never a surprise in the middle of a check.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+Severity = Literal["reject", "warn", "info", "off"]
+SEVERITIES: tuple[str, ...] = ("reject", "warn", "info", "off")
+
+DEFAULT_POLICY_PATH = Path(__file__).parent / "data" / "kz-court.toml"
+
+
+class PolicyError(ValueError):
+    """The policy file is missing, is not TOML, or has a bad key."""
+
+
+@dataclass(frozen=True)
+class PolicyMeta:
+    id: str
+    version: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_file_bytes: int
+    allowed_extensions: list[str]
+    extension_formats: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    time_limit_seconds: float
+    memory_limit_mb: int
+    recycle_rss_mb: int
+
+
+@dataclass(frozen=True)
+class Archive:
+    max_total_uncompressed_bytes: int
+    max_entry_ratio: float
+    ratio_min_entry_bytes: int
+    max_entries: int
+
+
+@dataclass(frozen=True)
+class Names:
+    min_word_letters: int
+    generic_words: list[str]
+
+
+@dataclass(frozen=True)
+class Fonts:
+    family: str
+    aliases: list[str]
+    clones: list[str]
+    size_pt: float
+    size_tolerance_pt: float
+    max_deviating_share: float
+    exempt_parts: list[str]
+
+
+@dataclass(frozen=True)
+class Spacing:
+    line: float
+    tolerance: float
+    max_deviating_share: float
+
+
+@dataclass(frozen=True)
+class Scan:
+    dpi_min: float
+    dpi_max: float
+    dpi_tolerance: float
+    anisotropy_tolerance: float
+    dpi_not_stated: list[float]
+    paper_tolerance: float
+    paper_sizes_mm: dict[str, list[float]]
+
+
+@dataclass(frozen=True)
+class Colour:
+    colour_pixel_share: float
+    chroma_threshold: float
+
+
+@dataclass(frozen=True)
+class Legibility:
+    analysis_long_side_px: int
+    min_sharpness: float
+    min_contrast: float
+    max_skew_degrees: float
+    min_ink_share: float
+
+
+@dataclass(frozen=True)
+class Policy:
+    policy: PolicyMeta
+    limits: Limits
+    sandbox: Sandbox
+    archive: Archive
+    names: Names
+    fonts: Fonts
+    spacing: Spacing
+    scan: Scan
+    colour: Colour
+    legibility: Legibility
+    rules: dict[str, str]
+    sha256: str = field(default="", compare=False)
+    source: str = field(default="", compare=False)
+
+    @property
+    def id(self) -> str:
+        return self.policy.id
+
+    @property
+    def version(self) -> str:
+        return self.policy.version
+
+    def severity(self, rule: str) -> str:
+        try:
+            return self.rules[rule]
+        except KeyError:
+            raise PolicyError(f"rules.{rule}: no severity for this rule in policy {self.id}") from None
+
+    def summary(self) -> dict[str, str]:
+        return {"id": self.id, "version": self.version, "sha256": self.sha256}
+
+
+def _check_value(value: Any, annotation: Any, key: str) -> Any:
+    """Check one TOML value against a field annotation; ints are accepted where floats are."""
+    origin = get_origin(annotation)
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise PolicyError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise PolicyError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if annotation is str:
+        if not isinstance(value, str):
+            raise PolicyError(f"{key}: expected a string, got {value!r}")
+        return value
+    if origin is list:
+        (item_type,) = get_args(annotation)
+        if not isinstance(value, list):
+            raise PolicyError(f"{key}: expected a list, got {value!r}")
+        return [_check_value(v, item_type, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        _, value_type = get_args(annotation)
+        if not isinstance(value, dict):
+            raise PolicyError(f"{key}: expected a table, got {value!r}")
+        return {k: _check_value(v, value_type, f"{key}.{k}") for k, v in value.items()}
+    if origin in (typing.Union, types.UnionType):
+        raise PolicyError(f"{key}: unsupported annotation {annotation!r}")
+    raise PolicyError(f"{key}: unsupported annotation {annotation!r}")
+
+
+def _build_section(cls: type, table: Any, prefix: str) -> Any:
+    if not isinstance(table, dict):
+        raise PolicyError(f"{prefix}: expected a table")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(table) - set(fields))
+    if unknown:
+        raise PolicyError(f"{prefix}.{unknown[0]}: unknown key")
+    values: dict[str, Any] = {}
+    for name, f in fields.items():
+        if name not in table:
+            if f.default is dataclasses.MISSING:
+                raise PolicyError(f"{prefix}.{name}: missing")
+            continue
+        values[name] = _check_value(table[name], hints[name], f"{prefix}.{name}")
+    return cls(**values)
+
+
+def parse_policy(data: bytes, source: str = "<policy>") -> Policy:
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise PolicyError(f"{source}: not a valid TOML file: {exc}") from None
+    hints = typing.get_type_hints(Policy)
+    sections: dict[str, Any] = {}
+    known = {f.name for f in dataclasses.fields(Policy) if f.name not in ("sha256", "source")}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise PolicyError(f"{unknown[0]}: unknown section")
+    for name in known:
+        if name not in raw:
+            raise PolicyError(f"{name}: missing section")
+        if name == "rules":
+            sections[name] = _check_value(raw[name], hints[name], "rules")
+        else:
+            sections[name] = _build_section(hints[name], raw[name], name)
+    for rule, severity in sections["rules"].items():
+        if severity not in SEVERITIES:
+            raise PolicyError(
+                f"rules.{rule}: severity must be one of {', '.join(SEVERITIES)}, got {severity!r}"
+            )
+    limits: Limits = sections["limits"]
+    lowered = [e.lower().lstrip(".") for e in limits.allowed_extensions]
+    missing_map = sorted(set(lowered) - set(limits.extension_formats))
+    if missing_map:
+        raise PolicyError(f"limits.extension_formats.{missing_map[0]}: missing for an allowed extension")
+    sections["limits"] = dataclasses.replace(limits, allowed_extensions=lowered)
+    if limits.max_file_bytes <= 0:
+        raise PolicyError("limits.max_file_bytes: must be positive")
+    scan: Scan = sections["scan"]
+    if not 0 < scan.dpi_min <= scan.dpi_max:
+        raise PolicyError("scan.dpi_min: must be positive and not above scan.dpi_max")
+    return Policy(**sections, sha256=hashlib.sha256(data).hexdigest(), source=source)
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Load and validate a policy file; None means the shipped default."""
+    if path is None:
+        return default_policy()
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise PolicyError(f"{p}: cannot read policy file: {exc.strerror}") from None
+    return parse_policy(data, str(p))
+
+
+@cache
+def default_policy() -> Policy:
+    return parse_policy(DEFAULT_POLICY_PATH.read_bytes(), str(DEFAULT_POLICY_PATH))

@@ -1,0 +1,113 @@
+"""The report model: findings, file reports and filing reports, and their public JSON.
+
+The JSON produced by `FilingReport.to_json()` is the public contract (schema_version 1): the
+CLI, the API, callbacks and bulk reports all emit this same shape.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+Verdict = str  # "accept" | "reject"
+
+
+@dataclass
+class Finding:
+    rule: str
+    severity: str
+    message: str
+    location: dict[str, Any] = field(default_factory=dict)
+    observed: Any = None
+    expected: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class FontUsage:
+    family: str
+    name: str
+    size: float | None
+    chars: int
+
+
+@dataclass
+class TextSummary:
+    chars: int
+    fonts: list[FontUsage] = field(default_factory=list)
+
+
+@dataclass
+class PageInfo:
+    number: int
+    kind: str  # "text" | "scan" | "mixed" | "blank"
+    dpi: list[float] | None = None
+    colour: str | None = None  # "bw" | "grey" | "colour"
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"number": self.number, "kind": self.kind, "dpi": self.dpi, "colour": self.colour}
+        d.update(self.metrics)
+        return d
+
+
+@dataclass
+class FileReport:
+    name: str
+    size: int
+    sha256: str
+    format: str | None
+    verdict: Verdict
+    findings: list[Finding] = field(default_factory=list)
+    text: TextSummary | None = None
+    pages: list[PageInfo] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "size": self.size,
+            "sha256": self.sha256,
+            "format": self.format,
+            "verdict": self.verdict,
+            "findings": [f.to_dict() for f in self.findings],
+            "text": asdict(self.text) if self.text is not None else None,
+            "pages": [p.to_dict() for p in self.pages],
+        }
+
+
+@dataclass
+class FilingReport:
+    policy: dict[str, str]
+    verdict: Verdict
+    findings: list[Finding] = field(default_factory=list)
+    files: list[FileReport] = field(default_factory=list)
+    id: str | None = None
+    lang: str = "en"
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+        if self.id is not None:
+            d["id"] = self.id
+        d.update(
+            {
+                "policy": self.policy,
+                "lang": self.lang,
+                "verdict": self.verdict,
+                "findings": [f.to_dict() for f in self.findings],
+                "files": [f.to_dict() for f in self.files],
+            }
+        )
+        return d
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+
+def decide(findings: list[Finding]) -> Verdict:
+    """A file or filing is rejected when any finding has severity `reject`."""
+    return "reject" if any(f.severity == "reject" for f in findings) else "accept"

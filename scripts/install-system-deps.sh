@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# System packages courtdoc uses when present (run as root on Debian/Ubuntu; skipped otherwise).
+# None is required for the Python install itself.
+set -euo pipefail
+packages=()
+[ ${#packages[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}"
+else
+    echo "install-system-deps: not root or no apt-get; skipping ${packages[*]}" >&2
+fi

@@ -1,0 +1,1 @@
+"""Dramatiq actors on Redis: intake, filing barrier, callbacks, bulk re-validation."""
