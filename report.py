@@ -27,6 +27,17 @@ class Finding:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Finding:
+        return cls(
+            d["rule"],
+            d["severity"],
+            d["message"],
+            d.get("location") or {},
+            d.get("observed"),
+            d.get("expected"),
+        )
+
 
 @dataclass
 class FontUsage:
@@ -55,6 +66,17 @@ class PageInfo:
         d.update(self.metrics)
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PageInfo:
+        known = {"number", "kind", "dpi", "colour"}
+        return cls(
+            number=d["number"],
+            kind=d["kind"],
+            dpi=d.get("dpi"),
+            colour=d.get("colour"),
+            metrics={k: v for k, v in d.items() if k not in known},
+        )
+
 
 @dataclass
 class FileReport:
@@ -78,6 +100,22 @@ class FileReport:
             "text": asdict(self.text) if self.text is not None else None,
             "pages": [p.to_dict() for p in self.pages],
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FileReport:
+        text = d.get("text")
+        return cls(
+            name=d["name"],
+            size=d["size"],
+            sha256=d["sha256"],
+            format=d.get("format"),
+            verdict=d["verdict"],
+            findings=[Finding.from_dict(f) for f in d.get("findings", [])],
+            text=TextSummary(text["chars"], [FontUsage(**f) for f in text.get("fonts", [])])
+            if text
+            else None,
+            pages=[PageInfo.from_dict(p) for p in d.get("pages", [])],
+        )
 
 
 @dataclass
@@ -103,6 +141,17 @@ class FilingReport:
             }
         )
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FilingReport:
+        return cls(
+            policy=d["policy"],
+            verdict=d["verdict"],
+            findings=[Finding.from_dict(f) for f in d.get("findings", [])],
+            files=[FileReport.from_dict(f) for f in d.get("files", [])],
+            id=d.get("id"),
+            lang=d.get("lang", "en"),
+        )
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
