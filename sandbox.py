@@ -5,16 +5,24 @@ process with RLIMIT_AS set; the parent waits at most the policy's time limit and
 child otherwise. Children are forked from a forkserver that has already imported the checkers,
 so a fresh child costs a few milliseconds, and a child is reused until it is killed, fails,
 or has grown beyond the recycle threshold — the bound costs little per file.
+
+While it waits, the parent samples the child's memory from /proc, so every run reports the
+child's peak resident memory, and a child that dies from a signal while holding more than half
+of its address-space limit is reported as out of memory: native libraries (PDFium) abort when
+an allocation fails under RLIMIT_AS instead of raising MemoryError.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import multiprocessing.connection
 import os
 import resource
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,10 +32,32 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 PRELOAD_MODULES = ["courtdoc.pipeline"]
+# Libraries that log recoverable damage ("incorrect startxref pointer") to stderr; the
+# damage that matters becomes a finding, so their chatter is silenced in the children.
+_QUIET_LOGGERS = ("pypdf", "pdfminer", "PIL")
+# Parent-side sampling of the child's /proc: first after 5 ms, then every 50 ms at most.
+_FIRST_SAMPLE_S = 0.005
+_MAX_SAMPLE_S = 0.05
+# A child killed by a signal while its address space is above this share of the limit ran out of memory.
+_MEMORY_DEATH_SHARE = 0.5
+
+
+@dataclass
+class RunStats:
+    """What one job cost in its child: wall time seen by the parent, peak resident memory."""
+
+    seconds: float = 0.0
+    peak_rss: int = 0  # bytes (VmHWM of the child during this job, or its highest sample)
+    peak_vm: int = 0  # bytes (highest address-space size sampled by the parent)
+    pid: int = 0
 
 
 class SandboxError(Exception):
     """The child could not finish the job."""
+
+    def __init__(self, message: str, stats: RunStats | None = None) -> None:
+        super().__init__(message)
+        self.stats = stats or RunStats()
 
 
 class SandboxTimeout(SandboxError):
@@ -42,14 +72,31 @@ class SandboxCrash(SandboxError):
     pass
 
 
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * resource.getpagesize()
+def _proc_status(pid: int | str) -> dict[str, int]:
+    """VmSize, VmHWM and VmRSS of a process in bytes; empty when it is gone or a zombie."""
+    out: dict[str, int] = {}
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith((b"VmSize:", b"VmHWM:", b"VmRSS:")):
+                    key, value = line.split(b":", 1)
+                    out[key.decode()] = int(value.split()[0]) * 1024
+    except (OSError, ValueError):
+        return {}
+    return out
+
+
+def _reset_peak() -> None:
+    """Reset this process's VmHWM so the next job's peak is its own (Linux >= 4.0)."""
+    with contextlib.suppress(OSError), open("/proc/self/clear_refs", "wb") as fh:
+        fh.write(b"5")
 
 
 def _child_main(conn: multiprocessing.connection.Connection, memory_limit: int, recycle_rss: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     while True:
         try:
             job = conn.recv()
@@ -59,17 +106,22 @@ def _child_main(conn: multiprocessing.connection.Connection, memory_limit: int, 
             return
         fn, args = job
         retire = False
+        _reset_peak()
         try:
             outcome: tuple[str, Any] = ("ok", fn(*args))
         except MemoryError:
             outcome, retire = ("memory", None), True
         except Exception as exc:
             outcome, retire = ("error", f"{type(exc).__name__}: {exc}"[:500]), True
-        retire = retire or _rss_bytes() > recycle_rss
+        status = _proc_status("self")
+        retire = retire or status.get("VmRSS", 0) > recycle_rss
         try:
-            conn.send((outcome, retire))
+            conn.send((outcome, retire, status.get("VmHWM", 0)))
         except MemoryError:
-            conn.send((("memory", None), True))
+            conn.send((("memory", None), True, status.get("VmHWM", 0)))
+            return
+        except Exception as exc:  # a result that cannot be sent back is this job's failure
+            conn.send((("error", f"{type(exc).__name__}: {exc}"[:500]), True, status.get("VmHWM", 0)))
             return
         if retire:
             return
@@ -100,6 +152,7 @@ class SandboxPool:
         self._idle: list[_Child] = []
         self._lock = threading.Lock()
         self.started = 0  # children ever started, for tests and metrics
+        self.recent: deque[RunStats] = deque(maxlen=256)  # the last runs' costs, newest last
 
     def _spawn(self) -> _Child:
         parent_conn, child_conn = self._ctx.Pipe()
@@ -123,27 +176,69 @@ class SandboxPool:
 
     def warm(self) -> None:
         """Start every child now, so the first files do not pay for it."""
-        with self._slots:
-            pass
-        children = [self._spawn() for _ in range(self.size - len(self._idle))]
+        with self._lock:
+            missing = self.size - len(self._idle)
+        children = [self._spawn() for _ in range(missing)]
         with self._lock:
             self._idle.extend(children)
 
-    def run(self, fn: Callable[..., Any], args: tuple[Any, ...], timeout: float) -> Any:
+    def idle_pids(self) -> list[int]:
+        with self._lock:
+            return [c.process.pid for c in self._idle if c.process.pid is not None]
+
+    def _wait(self, child: _Child, timeout: float, stats: RunStats) -> bool:
+        """Wait for the answer, sampling the child's memory; False when the time is up."""
+        deadline = time.monotonic() + timeout
+        interval = _FIRST_SAMPLE_S
+        pid = child.process.pid or 0
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if child.conn.poll(min(interval, left)):
+                return True
+            status = _proc_status(pid)
+            stats.peak_rss = max(stats.peak_rss, status.get("VmHWM", 0))
+            stats.peak_vm = max(stats.peak_vm, status.get("VmSize", 0))
+            interval = min(interval * 2, _MAX_SAMPLE_S)
+
+    def run_measured(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], timeout: float
+    ) -> tuple[Any, RunStats]:
+        """Run `fn(*args)` in a child; returns its result and what the run cost."""
+        stats = RunStats()
         with self._slots:
             child = self._acquire()
+            stats.pid = child.process.pid or 0
+            started = time.monotonic()
             try:
                 child.conn.send((fn, args))
-                if not child.conn.poll(timeout):
+                if not self._wait(child, timeout, stats):
+                    last = _proc_status(stats.pid)
+                    stats.peak_rss = max(stats.peak_rss, last.get("VmHWM", 0))
+                    stats.peak_vm = max(stats.peak_vm, last.get("VmSize", 0))
                     child.kill()
-                    raise SandboxTimeout(f"no result within {timeout:g} s")
-                (status, value), retire = child.conn.recv()
-            except (EOFError, OSError, BrokenPipeError) as exc:
+                    stats.seconds = time.monotonic() - started
+                    raise SandboxTimeout(f"no result within {timeout:g} s", stats)
+                (status, value), retire, peak = child.conn.recv()
+                stats.peak_rss = max(stats.peak_rss, peak)
+            except (EOFError, OSError) as exc:
                 child.kill()
+                stats.seconds = time.monotonic() - started
                 code = child.process.exitcode
-                if code == -9:
-                    raise SandboxMemory("the checker was killed (out of memory)") from exc
-                raise SandboxCrash(f"the checker stopped unexpectedly (exit code {code})") from exc
+                if code == -9 or (
+                    code is not None and code < 0 and stats.peak_vm > _MEMORY_DEATH_SHARE * self.memory_limit
+                ):
+                    raise SandboxMemory(
+                        f"the checker was killed (out of memory, signal {-code})", stats
+                    ) from exc
+                raise SandboxCrash(f"the checker stopped unexpectedly (exit code {code})", stats) from exc
+            except BaseException:
+                child.kill()  # e.g. the job could not be pickled: the child's state is unknown
+                raise
+            finally:
+                self.recent.append(stats)
+            stats.seconds = time.monotonic() - started
             if retire:  # the child exits by itself after answering
                 child.process.join(1)
                 child.kill()
@@ -151,10 +246,13 @@ class SandboxPool:
                 with self._lock:
                     self._idle.append(child)
         if status == "memory":
-            raise SandboxMemory("the checker ran out of memory")
+            raise SandboxMemory("the checker ran out of memory", stats)
         if status == "error":
-            raise SandboxCrash(value)
-        return value
+            raise SandboxCrash(value, stats)
+        return value, stats
+
+    def run(self, fn: Callable[..., Any], args: tuple[Any, ...], timeout: float) -> Any:
+        return self.run_measured(fn, args, timeout)[0]
 
     def close(self) -> None:
         with self._lock:

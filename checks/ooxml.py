@@ -1,8 +1,9 @@
 """Package-level checks for OOXML files (DOCX, XLSX): archive bounds, hostile XML, active content.
 
-Everything here runs on the ZIP directory and on small reads, before any document XML is
-parsed: an archive bomb is refused from the sizes its directory declares, and a DOCTYPE
-(entity expansion, the "billion laughs") from the first bytes of each part.
+Everything here runs before any document XML is parsed: an archive bomb is refused from the
+sizes its directory declares (Python's `zipfile` never inflates a part beyond its declared size),
+then every part is inflated once in chunks to verify its checksum, and a DOCTYPE (entity
+expansion, the "billion laughs") is refused from a byte scan of each XML part.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 from lxml import etree
@@ -21,10 +23,14 @@ from .findings import Issues
 _DOCTYPE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 _DDE = re.compile(rb"(<w:instrText[^>]*>\s*|w:instr=\"\s*)DDE(AUTO)?\b", re.IGNORECASE)
 _REL = re.compile(rb"<Relationship\b[^>]*>", re.IGNORECASE)
+# Word parts that may hold fields (a DDE field runs a program when the document opens).
+_FIELD_PARTS = re.compile(r"word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml")
 _ATTR = re.compile(rb'(\w+)="([^"]*)"')
 
 # Relationship types that pull content from outside the file when it is opened.
 _EXTERNAL_ACTIVE_TYPES = ("attachedTemplate", "oleObject", "subDocument", "frame", "package")
+
+_CHUNK_BYTES = 1 << 20
 
 SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
 
@@ -80,32 +86,56 @@ def _reason_zip(exc: Exception) -> str:
     return text
 
 
+def _damaged(issues: Issues, part: str, observed: str, display: str, reason: str) -> bool:
+    issues.add(
+        "file.corrupt", location={"part": part}, observed=observed[:300], format=display, reason=reason
+    )
+    return False
+
+
 def check_xml_parts(zf: zipfile.ZipFile, issues: Issues, display: str) -> bool:
-    """Refuse any part that declares a DTD; returns False when one does."""
+    """Read every part through once: each must inflate to its checksum, no XML part may declare
+    a DTD, and the package's own indexes (content types, relationships) must be well-formed XML.
+
+    Returns False (with an issue recorded) at the first part that fails. The sizes were bounded
+    by `open_package`, and `zipfile` never inflates beyond a part's declared size.
+    """
     for info in zf.infolist():
-        if not info.filename.endswith((".xml", ".rels")):
+        if info.is_dir():
             continue
+        name = info.filename
+        is_xml = name.lower().endswith((".xml", ".rels", ".vml"))
+        is_index = name == "[Content_Types].xml" or name.endswith(".rels")
         try:
+            declares_dtd = False
+            index_data: list[bytes] | None = [] if is_index else None
+            tail = b""
             with zf.open(info) as fh:
-                head = fh.read(2048)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-            issues.add(
-                "file.corrupt",
-                location={"part": info.filename},
-                observed=str(exc),
-                format=display,
-                reason=f"part {info.filename} is damaged",
+                while chunk := fh.read(_CHUNK_BYTES):
+                    if is_xml and not declares_dtd:
+                        declares_dtd = _DOCTYPE.search(tail + chunk) is not None
+                        tail = chunk[-16:]
+                    if index_data is not None:
+                        index_data.append(chunk)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, zlib.error) as exc:
+            return _damaged(issues, name, str(exc), display, f"part {name} is damaged")
+        if declares_dtd:
+            return _damaged(
+                issues,
+                name,
+                "DOCTYPE declaration",
+                display,
+                f"part {name} declares a DTD (XML entity expansion), which Office never writes",
             )
-            return False
-        if _DOCTYPE.search(head):
-            issues.add(
-                "file.corrupt",
-                location={"part": info.filename},
-                observed="DOCTYPE declaration",
-                format=display,
-                reason=f"part {info.filename} declares a DTD (XML entity expansion), which Office never writes",
-            )
-            return False
+        if index_data is not None:
+            try:
+                etree.fromstring(b"".join(index_data), SAFE_PARSER)
+            except etree.XMLSyntaxError as exc:
+                return _damaged(issues, name, str(exc), display, f"part {name} is not well-formed XML")
+    if "[Content_Types].xml" not in zf.NameToInfo:
+        return _damaged(
+            issues, "[Content_Types].xml", "missing", display, "the package has no content-types part"
+        )
     return True
 
 
@@ -145,11 +175,12 @@ def check_active_content(zf: zipfile.ZipFile, issues: Issues) -> None:
             found.append((f"an embedded file or object ({posixpath.basename(name)})", name))
         elif lower.startswith("xl/macrosheets/"):
             found.append(("Excel 4.0 macro sheets", name))
-    if "word/document.xml" in names:
-        info = zf.getinfo("word/document.xml")
-        with zf.open(info) as fh:
-            if _DDE.search(fh.read()):
-                found.append(("a DDE field that runs a command when the document is opened", info.filename))
+    for name in names:
+        if _FIELD_PARTS.fullmatch(name):
+            with zf.open(name) as fh:
+                if _DDE.search(fh.read()):
+                    found.append(("a DDE field that runs a command when the document is opened", name))
+                    break
     seen: set[str] = set()
     for what, part in found:
         key = what.split(" (")[0]

@@ -88,6 +88,9 @@ def sniff(path: Path) -> Sniffed:
         head = fh.read(4096)
     if not head:
         return Sniffed("empty")
+    # Programs first: a PDF header hidden inside an executable does not make it a document.
+    if head.startswith((b"MZ", b"\x7fELF")):
+        return Sniffed("exe" if head.startswith(b"MZ") else "elf")
     # PDF readers accept the header anywhere in the first 1024 bytes.
     if b"%PDF-" in head[:1024]:
         return Sniffed("pdf")
@@ -134,6 +137,8 @@ def _sniff_zip(path: Path) -> Sniffed:
     try:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
+            if not names:
+                return Sniffed("zip", "broken: the archive has no parts")
             if "mimetype" in names:
                 mimetype = zf.read("mimetype")[:100].decode("ascii", "replace")
                 if "opendocument.text" in mimetype:

@@ -7,10 +7,14 @@ in compressed object streams are seen and words in page text are not mistaken fo
 
 from __future__ import annotations
 
+import mmap
+import re
 from pathlib import Path
 from typing import Any
 
 import pypdf
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 from pypdf.constants import UserAccessPermissions
 from pypdf.errors import PyPdfError
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
@@ -18,6 +22,8 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 from ..findings import Issues
 
 _EOF_WINDOW = 4096
+# After the last end marker, any of these means an incremental update that was cut off.
+_UNFINISHED = re.compile(rb"\bendobj\b|\bstartxref\b|\d+\s+\d+\s+obj\b")
 _HOSTILE_ACTIONS = {
     "/JavaScript": "JavaScript",
     "/Launch": "a command to launch a program",
@@ -35,29 +41,110 @@ def _resolve(obj: Any) -> Any:
     return obj.get_object() if isinstance(obj, IndirectObject) else obj
 
 
-def open_pdf(path: Path, issues: Issues) -> pypdf.PdfReader | None:
-    """Open the PDF, handle encryption; returns a readable reader or None (issue recorded)."""
+def _cut_short(path: Path) -> bool:
+    """True when the file has no end marker, or an update after the last one was cut off.
+
+    Readers tolerate bytes after the last `%%EOF` (scanners and mail gateways append some),
+    so only objects or cross-reference data after it mean a truncated upload.
+    """
     with open(path, "rb") as fh:
         fh.seek(0, 2)
         size = fh.tell()
         fh.seek(max(0, size - _EOF_WINDOW))
         tail = fh.read()
-    if b"%%EOF" not in tail:
+        end = tail.rfind(b"%%EOF")
+        if end >= 0:
+            return _UNFINISHED.search(tail, end) is not None
+        if size <= _EOF_WINDOW:
+            return True
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            end = data.rfind(b"%%EOF")
+            if end < 0:
+                return True
+            return _UNFINISHED.search(data, end) is not None
+
+
+def _open_in_viewer(path: Path, issues: Issues) -> bool:
+    """Open the document and load every page with PDFium, as a viewer would.
+
+    PDFium is the authority on whether the court's viewer opens the file without a password.
+    Loading a page parses its content, so a page that inflates without end is met here,
+    inside the sandbox's bounds.
+    """
+    try:
+        document = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        if exc.err_code == pdfium_c.FPDF_ERR_PASSWORD:
+            issues.add("file.encrypted", observed="user password", detail="PDF with an open password")
+        elif exc.err_code == pdfium_c.FPDF_ERR_SECURITY:
+            issues.add(
+                "file.encrypted", observed="security handler", detail="PDF locked by a security handler"
+            )
+        else:
+            issues.add(
+                "file.corrupt", observed=str(exc)[:300], format="PDF", reason="its structure is broken"
+            )
+        return False
+    try:
+        pages = len(document)
+        if pages == 0:
+            issues.add("file.corrupt", observed="0 pages", format="PDF", reason="it has no pages")
+            return False
+        for index in range(pages):
+            try:
+                page = document[index]
+            except pdfium.PdfiumError as exc:
+                issues.add(
+                    "file.corrupt",
+                    location={"page": index + 1},
+                    observed=str(exc)[:300],
+                    format="PDF",
+                    reason=f"page {index + 1} cannot be read",
+                )
+                return False
+            page.close()
+    finally:
+        document.close()
+    return True
+
+
+def _content_not_encrypted(reader: pypdf.PdfReader) -> bool:
+    """True when only attached files are encrypted (/StmF and /StrF are /Identity)."""
+    try:
+        encrypt = _resolve(reader.trailer["/Encrypt"])
+        return bool(encrypt.get("/StmF") == "/Identity" and encrypt.get("/StrF") == "/Identity")
+    except (PyPdfError, KeyError, AttributeError, TypeError, ValueError):
+        return False
+
+
+def open_pdf(path: Path, issues: Issues) -> pypdf.PdfReader | None:
+    """Open the PDF, handle encryption; returns a readable reader or None (issue recorded)."""
+    if _cut_short(path):
         issues.add(
             "file.corrupt", observed="no %%EOF", format="PDF", reason="the file is cut short (it has no end)"
         )
+        return None
+    if not _open_in_viewer(path, issues):
         return None
     try:
         reader = pypdf.PdfReader(str(path), strict=False)
         if reader.is_encrypted:
             result = reader.decrypt("")
             if result == pypdf.PasswordType.NOT_DECRYPTED:
-                issues.add("file.encrypted", observed="user password", detail="PDF with an open password")
-                return None
-            restricted = _restrictions(reader)
-            issues.add(
-                "file.owner_password", observed=restricted or "owner password", detail=restricted or "-"
-            )
+                if not _content_not_encrypted(reader):
+                    issues.add(
+                        "file.check_failed",
+                        observed="encryption not supported",
+                        reason="its encryption could not be read",
+                    )
+                    return None
+                # The document opens without a password; only its attachments are locked.
+                reader._override_encryption = True
+            else:
+                restricted = _restrictions(reader)
+                issues.add(
+                    "file.owner_password", observed=restricted or "owner password", detail=restricted or "-"
+                )
         if len(reader.pages) == 0:
             issues.add("file.corrupt", observed="0 pages", format="PDF", reason="it has no pages")
             return None
