@@ -78,6 +78,14 @@ class Spacing:
     line: float
     tolerance: float
     max_deviating_share: float
+    exempt_parts: list[str]
+    single_line_em: float
+
+
+@dataclass(frozen=True)
+class LegacyDoc:
+    convert_timeout_seconds: float
+    convert_memory_mb: int
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,7 @@ class Policy:
     names: Names
     fonts: Fonts
     spacing: Spacing
+    doc: LegacyDoc
     scan: Scan
     colour: Colour
     legibility: Legibility
