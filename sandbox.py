@@ -31,7 +31,19 @@ from typing import Any
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-PRELOAD_MODULES = ["courtdoc.pipeline"]
+# Imported once in the forkserver, so every child starts with them loaded (copy-on-write):
+# the checkers, and the heavy libraries format checkers may import lazily. A module that is
+# not installed is skipped by the forkserver.
+PRELOAD_MODULES = [
+    "courtdoc.pipeline",
+    "numpy",
+    "cv2",
+    "pypdfium2",
+    "pdfplumber",
+    "docx",
+    "openpyxl",
+    "PIL.Image",
+]
 # Libraries that log recoverable damage ("incorrect startxref pointer") to stderr; the
 # damage that matters becomes a finding, so their chatter is silenced in the children.
 _QUIET_LOGGERS = ("pypdf", "pdfminer", "PIL")

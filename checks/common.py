@@ -20,10 +20,14 @@ _CAMEL = re.compile(r"(?<=[a-zа-яёәғқңөұүһі])(?=[A-ZА-ЯЁӘҒҚҢ�
 
 
 def split_name(filename: str) -> tuple[str, str | None]:
-    """Split a file name into stem and lower-case extension (None when there is none)."""
+    """Split a file name into stem and lower-case extension (None when there is none).
+
+    Only the last path component counts (file names never become paths); ".pdf" has the
+    extension "pdf" and an empty stem.
+    """
     base = filename.replace("\\", "/").rsplit("/", 1)[-1]
     stem, dot, ext = base.rpartition(".")
-    if not dot or not stem or not ext or " " in ext:
+    if not dot or not ext or " " in ext:
         return base, None
     return stem, ext.lower()
 
@@ -70,18 +74,36 @@ def check_extension(filename: str, policy: Policy, issues: Issues) -> str | None
     return ext
 
 
+def name_tokens(stem: str) -> list[tuple[str, list[str]]]:
+    """Letter runs of a name, lower-cased, each with its camel-case parts ("WhatsApp" → what, app)."""
+    text = unicodedata.normalize("NFC", stem)
+    return [
+        (token.lower(), [part.lower() for part in _CAMEL.sub(" ", token).split()])
+        for token in _WORD.findall(text)
+    ]
+
+
 def name_words(stem: str) -> list[str]:
-    text = unicodedata.normalize("NFC", _CAMEL.sub(" ", stem))
-    return [w.lower() for w in _WORD.findall(text)]
+    return [part for _, parts in name_tokens(stem) for part in parts]
 
 
 def check_name(filename: str, policy: Policy, issues: Issues) -> None:
-    """Rule 3: the name must identify the document (not a camera/scanner default or a number)."""
+    """Rule 3: the name must identify the document (not a camera/scanner default or a number).
+
+    A name passes when it has a word of at least `names.min_word_letters` letters, in any
+    script, that is not one of the policy's generic words. A word written as one token is
+    judged whole first ("WhatsApp", "CamScanner"), then by its camel-case parts
+    ("ScanDoc" is generic, "ДоверенностьИванов" is not).
+    """
     stem, _ = split_name(filename)
     generic = {w.lower() for w in policy.names.generic_words}
-    meaningful = [w for w in name_words(stem) if len(w) >= policy.names.min_word_letters and w not in generic]
-    if not meaningful:
-        issues.add("name.generic", observed=filename, name=filename)
+    shortest = policy.names.min_word_letters
+    for token, parts in name_tokens(stem):
+        if token in generic:
+            continue
+        if any(len(part) >= shortest and part not in generic for part in parts):
+            return
+    issues.add("name.generic", observed=filename, name=filename)
 
 
 def check_content_type(ext: str, sniffed: Sniffed, policy: Policy, issues: Issues) -> bool:
