@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from . import __version__, messages
+from . import __version__, cli_bulk, messages
 from .policy import Policy, PolicyError, load_policy
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     rules.add_argument("--lang", choices=messages.LANGS, default="en")
     rules.add_argument("--policy", metavar="FILE")
     rules.add_argument("--format", choices=("text", "json"), default="text", dest="output")
+    cli_bulk.add_parsers(sub)
     return parser
 
 
@@ -119,6 +120,8 @@ def _rules(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command in cli_bulk.COMMANDS:
+            return cli_bulk.run(args)
         if args.command == "check":
             return _check(args)
         return _rules(args)

@@ -20,7 +20,7 @@ from . import messages
 from .checks import common, doc, ooxml, xlsx
 from .checks.docx import package as docx_package
 from .checks.findings import Issue, Issues
-from .checks.image import jpeg
+from .checks.image import scan as image_scan
 from .checks.pdf import structure as pdf_structure
 from .checks.sniff import Sniffed, sniff
 from .policy import Policy, default_policy
@@ -90,9 +90,9 @@ def _inspect_doc(path: Path, policy: Policy, result: Inspection) -> None:
 
 
 def _inspect_jpeg(path: Path, policy: Policy, result: Inspection) -> None:
-    image = jpeg.open_jpeg(path, result.issues)
-    if image is not None:
-        image.close()
+    # One reduced decode reads every byte (a truncated file is named by jpeg.open_jpeg) and
+    # feeds the scan checks: dpi, 1:1 scale, colour, legibility.
+    result.pages = image_scan.check_jpeg_file(path, policy, result.issues)
 
 
 _INSPECTORS = {

@@ -97,6 +97,11 @@ class Scan:
     dpi_not_stated: list[float]
     paper_tolerance: float
     paper_sizes_mm: dict[str, list[float]]
+    common_dpi: list[float]
+    page_image_coverage: float
+    text_min_glyphs: int
+    blank_max_coverage: float
+    docx_page_coverage: float
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,22 @@ class Legibility:
     min_contrast: float
     max_skew_degrees: float
     min_ink_share: float
+    min_marks: int
+    dark_paper_level: float
+    light_ink_level: float
+    min_text_px: float
+
+
+@dataclass(frozen=True)
+class Ocr:
+    enabled: bool
+    languages: str
+    max_pages: int
+    render_dpi: float
+    min_words: int
+    low_percentile: float
+    min_low_confidence: float
+    timeout_seconds: float
 
 
 @dataclass(frozen=True)
@@ -127,6 +148,7 @@ class Policy:
     scan: Scan
     colour: Colour
     legibility: Legibility
+    ocr: Ocr
     rules: dict[str, str]
     sha256: str = field(default="", compare=False)
     source: str = field(default="", compare=False)
@@ -152,6 +174,10 @@ class Policy:
 def _check_value(value: Any, annotation: Any, key: str) -> Any:
     """Check one TOML value against a field annotation; ints are accepted where floats are."""
     origin = get_origin(annotation)
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise PolicyError(f"{key}: expected true or false, got {value!r}")
+        return value
     if annotation is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise PolicyError(f"{key}: expected a number, got {value!r}")

@@ -1,0 +1,193 @@
+"""The content cache: what the sandbox said about some bytes, recorded once and replayed for copies.
+
+`pipeline.validate_file` does the cheap name and size checks itself and hands the parsing to a
+sandbox pool (`pool.run(inspect, (path, ext, policy), timeout)`). That parsed result depends only
+on the bytes, the claimed type and the policy, so a bulk run records it (`RecordingPool`) the
+first time it checks some content and, for every other copy of the same bytes — under the same
+or another name, in the same or another filing — gives `validate_file` a `ReplayPool` that
+answers from the record instead of parsing again. The file report is then built by the pipeline
+exactly as for a fresh check: a copy's report is the one a fresh check would give.
+
+Records are JSON (they cross Redis in queue mode): dataclasses are tagged with their class,
+and only classes from the courtdoc package are rebuilt. A result that does not survive the
+round trip unchanged is not recorded, and its copies are checked afresh.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .. import sandbox
+from ..policy import Policy
+from ..sandbox import RunStats, SandboxError, SandboxPool
+
+Record = list[dict[str, Any]]
+
+
+class _NotEncodable(Exception):
+    pass
+
+
+def _encode(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        cls = type(value)
+        return {
+            "__dc__": f"{cls.__module__}:{cls.__qualname__}",
+            "f": {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)},
+        }
+    if isinstance(value, list):
+        items = [_encode(v) for v in value]
+        if type(value) is list:
+            return items
+        list_cls = type(value)
+        return {"__list__": f"{list_cls.__module__}:{list_cls.__qualname__}", "items": items}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v) for v in value]}
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        if any(k.startswith("__") for k in value):
+            return {"__map__": {k: _encode(v) for k, v in value.items()}}
+        return {k: _encode(v) for k, v in value.items()}
+    raise _NotEncodable(type(value).__name__)
+
+
+def _class(ref: str) -> type:
+    module, _, qualname = ref.partition(":")
+    if module != "courtdoc" and not module.startswith("courtdoc."):
+        raise ValueError(f"refusing to rebuild {ref}")
+    obj: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    if not isinstance(obj, type):
+        raise ValueError(f"{ref} is not a class")
+    return obj
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__dc__" in value:
+        cls = _class(value["__dc__"])
+        if not dataclasses.is_dataclass(cls):
+            raise ValueError(f"{value['__dc__']} is not a dataclass")
+        fields = {k: _decode(v) for k, v in value["f"].items()}
+        init = {f.name for f in dataclasses.fields(cls) if f.init}
+        obj = cls(**{k: v for k, v in fields.items() if k in init})
+        for k, v in fields.items():
+            if k not in init:
+                object.__setattr__(obj, k, v)
+        return obj
+    if "__list__" in value:
+        cls = _class(value["__list__"])
+        if not issubclass(cls, list):
+            raise ValueError(f"{value['__list__']} is not a list")
+        return cls(_decode(v) for v in value["items"])
+    if "__tuple__" in value:
+        return tuple(_decode(v) for v in value["__tuple__"])
+    if "__map__" in value:
+        return {k: _decode(v) for k, v in value["__map__"].items()}
+    return {k: _decode(v) for k, v in value.items()}
+
+
+def _fn_name(fn: Callable[..., Any]) -> str:
+    return f"{fn.__module__}:{fn.__qualname__}"
+
+
+def _args_signature(args: tuple[Any, ...]) -> list[str]:
+    """What of the arguments a result depends on besides the bytes: not the path, the policy's hash."""
+    out: list[str] = []
+    for a in args:
+        if isinstance(a, Path):
+            out.append("<path>")
+        elif isinstance(a, Policy):
+            out.append(f"policy:{a.sha256}")
+        else:
+            out.append(repr(a))
+    return out
+
+
+class RecordingPool:
+    """Runs jobs in the real pool and records each outcome, to replay them for copies."""
+
+    def __init__(self, pool: SandboxPool) -> None:
+        self.pool = pool
+        self.record: Record = []
+        self.cacheable = True
+        self.calls = 0
+
+    def run_measured(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], timeout: float
+    ) -> tuple[Any, RunStats]:
+        self.calls += 1
+        entry: dict[str, Any] = {"fn": _fn_name(fn), "args": _args_signature(args)}
+        try:
+            value, stats = self.pool.run_measured(fn, args, timeout)
+        except SandboxError as exc:
+            entry["raise"] = type(exc).__name__
+            entry["message"] = str(exc)
+            self.record.append(entry)
+            raise
+        try:
+            encoded = _encode(value)
+            if _decode(json.loads(json.dumps(encoded))) != value:
+                raise _NotEncodable("changed in the round trip")
+        except (_NotEncodable, ValueError, TypeError):
+            self.cacheable = False
+        else:
+            entry["value"] = encoded
+            self.record.append(entry)
+        return value, stats
+
+    def run(self, fn: Callable[..., Any], args: tuple[Any, ...], timeout: float) -> Any:
+        return self.run_measured(fn, args, timeout)[0]
+
+    def result(self) -> Record | None:
+        """The record to keep, or None when some outcome could not be recorded faithfully."""
+        return self.record if self.cacheable else None
+
+
+class ReplayPool:
+    """Answers jobs from a record; anything the record does not cover goes to the real pool."""
+
+    def __init__(self, record: Record, fallback: Callable[[], SandboxPool]) -> None:
+        self._record = list(record)
+        self._fallback = fallback
+        self.missed = 0
+
+    def run_measured(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], timeout: float
+    ) -> tuple[Any, RunStats]:
+        if self._record:
+            entry = self._record[0]
+            if entry["fn"] == _fn_name(fn) and entry["args"] == _args_signature(args):
+                self._record.pop(0)
+                if "raise" in entry:
+                    cls = getattr(sandbox, entry["raise"], SandboxError)
+                    if not (isinstance(cls, type) and issubclass(cls, SandboxError)):
+                        cls = SandboxError
+                    raise cls(entry["message"])
+                return _decode(entry["value"]), RunStats()
+        self.missed += 1
+        return self._fallback().run_measured(fn, args, timeout)
+
+    def run(self, fn: Callable[..., Any], args: tuple[Any, ...], timeout: float) -> Any:
+        return self.run_measured(fn, args, timeout)[0]
+
+
+def dumps(record: Record) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+def loads(text: str) -> Record:
+    data = json.loads(text)
+    if not isinstance(data, list):
+        raise ValueError("not a record")
+    return data

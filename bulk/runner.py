@@ -1,0 +1,355 @@
+"""The bulk driver: select items, skip what is done, check each content once, write every line.
+
+The loop is the same for every backend. For each selected item not yet in the index it brings
+the bytes to a local file and computes their sha256; the content key is (policy sha256, claimed
+type, sha256). A key already recorded is answered here, in-process, by replaying the record
+through `pipeline.validate_file` (no parsing); a key being checked right now parks the copy
+until that check ends; any other key is handed to the backend — the local sandbox pool, or the
+Dramatiq `bulk` queue — whose answer brings the report and the record to keep.
+
+Memory stays flat: items are streamed, the done set and the records live in SQLite, and at most
+`backend.capacity` checks (plus copies of those contents) are in flight.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+import structlog
+
+from .. import pipeline
+from ..policy import Policy
+from ..sandbox import SandboxPool
+from . import replay
+from .progress import Progress
+from .sources import Item, Materialised, Source, open_source
+from .store import RunStore
+from .zipstream import ZipFormatError
+
+log = structlog.get_logger("courtdoc.bulk")
+
+
+@dataclass(frozen=True)
+class Selection:
+    limit: int | None = None
+    only_format: str | None = None
+    sample: int | None = None
+
+    def identity(self) -> dict[str, Any]:
+        return {"limit": self.limit, "only_format": self.only_format, "sample": self.sample}
+
+
+@dataclass
+class Job:
+    item: Item
+    mat: Materialised
+    content_key: str
+
+
+@dataclass
+class Outcome:
+    report: dict[str, Any] | None
+    error: str | None = None
+    record: replay.Record | None = None
+    checks: int = 0  # sandbox runs this outcome cost
+
+
+class Backend(Protocol):
+    capacity: int
+
+    def submit(self, job: Job) -> None: ...
+
+    def completed(self, timeout: float) -> list[tuple[Job, Outcome]]: ...
+
+    def pending(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class Stats:
+    selected: int = 0
+    already_done: int = 0
+    fresh: int = 0  # contents checked afresh (locally or by a worker)
+    checked: int = 0  # of which parsed in a sandbox (the rest stopped at name, size or type)
+    replayed: int = 0  # copies answered from a record
+    errors: int = 0
+    verdicts: dict[str, int] = field(default_factory=lambda: {"accept": 0, "reject": 0, "error": 0})
+    started: float = field(default_factory=time.monotonic)
+
+    def as_dict(self) -> dict[str, Any]:
+        elapsed = time.monotonic() - self.started
+        written = sum(self.verdicts.values())
+        return {
+            "selected": self.selected,
+            "already_done": self.already_done,
+            "fresh": self.fresh,
+            "checked": self.checked,
+            "replayed": self.replayed,
+            "errors": self.errors,
+            "written": written,
+            "seconds": round(elapsed, 3),
+            "files_per_s": round(written / elapsed, 1) if elapsed > 0 else None,
+            "duplicate_skip_rate": round(self.replayed / written, 4) if written else 0.0,
+            "verdicts": dict(self.verdicts),
+        }
+
+
+def content_key(policy: Policy, ext: str, sha256: str) -> str:
+    return f"{policy.sha256[:16]}:{ext}:{sha256}"
+
+
+def result_line(item: Item, report: dict[str, Any] | None, error: str | None = None) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "source": item.source,
+        "path": item.path,
+        "filing_id": item.filing_id,
+        "declared": item.declared,
+    }
+    if report is not None:
+        line["report"] = report
+    else:
+        line["error"] = error or "unreadable"
+    return line
+
+
+def check_file(
+    path: Path, name: str, policy: Policy, lang: str, pool: SandboxPool
+) -> tuple[dict[str, Any], replay.Record | None, int]:
+    """A fresh check through the real pool, recorded: (report, record or None, sandbox runs)."""
+    recorder = replay.RecordingPool(pool)
+    report = pipeline.validate_file(path, policy, name=name, lang=lang, pool=cast(SandboxPool, recorder))
+    return report.to_dict(), recorder.result(), recorder.calls
+
+
+def replay_file(
+    path: Path,
+    name: str,
+    policy: Policy,
+    lang: str,
+    record: replay.Record,
+    fallback: Callable[[], SandboxPool],
+) -> tuple[dict[str, Any], int]:
+    """A copy's report from a record: (report, sandbox runs the record did not cover)."""
+    player = replay.ReplayPool(record, fallback)
+    report = pipeline.validate_file(path, policy, name=name, lang=lang, pool=cast(SandboxPool, player))
+    return report.to_dict(), player.missed
+
+
+class LocalBackend:
+    """Checks in this machine's sandbox pool: `jobs` bounded child processes."""
+
+    def __init__(self, policy: Policy, lang: str, jobs: int) -> None:
+        self.policy = policy
+        self.lang = lang
+        bounds = policy.sandbox
+        self.pool = SandboxPool(jobs, bounds.memory_limit_mb, bounds.recycle_rss_mb)
+        self.pool.warm()
+        self.capacity = jobs * 2
+        self._executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="bulk-check")
+        self._running: dict[Future[Outcome], Job] = {}
+
+    def _run(self, job: Job) -> Outcome:
+        try:
+            report, record, runs = check_file(job.mat.path, job.item.name, self.policy, self.lang, self.pool)
+        except Exception as exc:  # a defect in a check must not stop the run: this file's line says it
+            return Outcome(None, f"check failed: {type(exc).__name__}: {exc}"[:500])
+        return Outcome(report, None, record, runs)
+
+    def submit(self, job: Job) -> None:
+        self._running[self._executor.submit(self._run, job)] = job
+
+    def pending(self) -> int:
+        return len(self._running)
+
+    def completed(self, timeout: float) -> list[tuple[Job, Outcome]]:
+        if not self._running:
+            return []
+        done, _ = wait(list(self._running), timeout=timeout, return_when=FIRST_COMPLETED)
+        return [(self._running.pop(f), f.result()) for f in done]
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.pool.close()
+
+
+def _selected(sources: list[Source], sel: Selection, policy: Policy) -> Iterator[Item]:
+    formats = policy.limits.extension_formats
+    wanted = sel.only_format.lower() if sel.only_format else None
+
+    def matches(item: Item) -> bool:
+        return wanted is None or wanted == item.ext or wanted in formats.get(item.ext, [])
+
+    def everything() -> Iterator[Item]:
+        for source in sources:
+            for item in source.items():
+                if matches(item):
+                    yield item
+
+    stream = everything()
+    if sel.sample is not None:
+        # The N items with the smallest key hashes: a fixed pseudo-random sample, the same on rerun.
+        smallest = heapq.nsmallest(sel.sample, (_rank(i) for i in everything()))
+        threshold = smallest[-1] if smallest else -1
+        stream = (i for i in everything() if _rank(i) <= threshold)
+    for count, item in enumerate(stream):
+        if sel.limit is not None and count >= sel.limit:
+            return
+        yield item
+
+
+def _rank(item: Item) -> int:
+    return int.from_bytes(item.key[:8], "big")
+
+
+class Runner:
+    """One bulk run into one output directory."""
+
+    def __init__(
+        self,
+        specs: list[str],
+        policy: Policy,
+        out: Path,
+        *,
+        lang: str = "en",
+        selection: Selection | None = None,
+        make_backend: Callable[[], Backend],
+        progress: Progress | None = None,
+    ) -> None:
+        self.policy = policy
+        self.lang = lang
+        self.selection = selection or Selection()
+        self.sources = [open_source(s, exclude=out) for s in specs]
+        self.identity = {
+            "policy": policy.summary(),
+            "sources": [str(Path(s).resolve()) for s in specs],
+            "lang": lang,
+            **self.selection.identity(),
+        }
+        self.store = RunStore(out, self.identity)
+        self.make_backend = make_backend
+        self.progress = progress or Progress(enabled=False)
+        self.stats = Stats()
+        self._fallback_pool: SandboxPool | None = None
+        self._fallback_lock = threading.Lock()
+        self._waiting: dict[str, list[tuple[Item, Materialised]]] = {}
+
+    def _fallback(self) -> SandboxPool:
+        with self._fallback_lock:
+            if self._fallback_pool is None:
+                bounds = self.policy.sandbox
+                self._fallback_pool = SandboxPool(1, bounds.memory_limit_mb, bounds.recycle_rss_mb)
+            return self._fallback_pool
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def _write(self, item: Item, report: dict[str, Any] | None, error: str | None = None) -> None:
+        f = self.store.append(result_line(item, report, error))
+        self.stats.verdicts[f.verdict] += 1
+        if f.verdict == "error":
+            self.stats.errors += 1
+        self.progress.advance(f.verdict)
+
+    def _replay(self, item: Item, mat: Materialised, record: replay.Record) -> None:
+        try:
+            report, missed = replay_file(mat.path, item.name, self.policy, self.lang, record, self._fallback)
+        except Exception as exc:
+            self._write(item, None, f"check failed: {type(exc).__name__}: {exc}"[:500])
+        else:
+            self.stats.replayed += 1
+            self.stats.checked += 1 if missed else 0
+            self._write(item, report)
+        finally:
+            mat.release()
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    def _finish(self, backend: Backend, job: Job, outcome: Outcome) -> None:
+        if outcome.record is not None:
+            self.store.put_content(job.content_key, replay.dumps(outcome.record))
+        self.stats.fresh += 1
+        if outcome.checks:
+            self.stats.checked += 1
+            log.debug("content.checked", content=job.content_key, path=job.item.path)
+        self._write(job.item, outcome.report, outcome.error)
+        job.mat.release()
+        waiting = self._waiting.pop(job.content_key, [])
+        if outcome.record is not None:
+            for item, mat in waiting:
+                self._replay(item, mat, outcome.record)
+        elif waiting:  # nothing to replay from: the next copy is checked afresh, the rest wait again
+            (item, mat), rest = waiting[0], waiting[1:]
+            self._waiting[job.content_key] = rest
+            backend.submit(Job(item, mat, job.content_key))
+
+    def _drain(self, backend: Backend, until: int) -> None:
+        while backend.pending() > until:
+            for job, outcome in backend.completed(timeout=0.5):
+                self._finish(backend, job, outcome)
+            self.progress.refresh()
+
+    def _items(self) -> Iterator[Item]:
+        return _selected(self.sources, self.selection, self.policy)
+
+    def count(self) -> int:
+        return sum(1 for _ in self._items())
+
+    def run(self) -> Stats:
+        """Check everything not yet done; returns the stats. KeyboardInterrupt stops cleanly."""
+        total = self.count()
+        self.stats.selected = total
+        self.progress.start(total, already=self.store.resumed_lines)
+        backend = self.make_backend()
+        try:
+            self._loop(backend)
+            self._drain(backend, 0)
+        finally:
+            backend.close()
+            if self._fallback_pool is not None:
+                self._fallback_pool.close()
+            self.store.finish()
+            self.progress.stop()
+        return self.stats
+
+    def _loop(self, backend: Backend) -> None:
+        store = self.store
+        for item in self._items():
+            if store.is_done(item.key):
+                self.stats.already_done += 1
+                continue
+            if item.error is not None:
+                self._write(item, None, item.error)
+                continue
+            source = next(s for s in self.sources if s.spec == item.source)
+            try:
+                mat = source.materialise(item, store.tmp_dir)
+            except (OSError, ZipFormatError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                self._write(item, None, f"cannot read: {reason}")
+                continue
+            key = content_key(self.policy, item.ext, mat.sha256)
+            if key in self._waiting:
+                self._waiting[key].append((item, mat))
+                continue
+            record_text = store.content(key)
+            if record_text is not None:
+                self._replay(item, mat, replay.loads(record_text))
+                continue
+            self._drain(backend, backend.capacity - 1)
+            self._waiting[key] = []
+            backend.submit(Job(item, mat, key))
+            for job, outcome in backend.completed(timeout=0):
+                self._finish(backend, job, outcome)
+            self.progress.refresh()
+
+    def close(self) -> None:
+        for source in self.sources:
+            source.close()
+        self.store.close()

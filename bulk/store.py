@@ -1,0 +1,281 @@
+"""The output directory of a bulk run: lock, `results.jsonl`, and the index that makes it resumable.
+
+- `.lock` is held with `fcntl.flock` for the whole run: a second run on the same directory is
+  refused at once, and the lock goes away with the process however it ends.
+- `run.json` names what the directory holds (policy sha256, sources, selection options); a
+  rerun with anything different is refused, so a resumed report is never a mix of two runs.
+- `results.jsonl` gets whole lines only: each is one `os.write` of one line ending in a newline,
+  on a file opened for appending. A process killed at any moment leaves complete lines plus at
+  most one partial last line, which the next run truncates.
+- `index.sqlite` (WAL) lists the finished items (for resuming and for the summary) and the
+  recorded content checks (`replay`). It stores the byte offset of results.jsonl it reflects;
+  lines written after that offset (the index commits lazily) are read back on the next start.
+  A content record is committed before the line that used it is written, so no content is
+  checked twice across a crash except those in flight.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .sources import item_key
+
+RESULTS = "results.jsonl"
+INDEX = "index.sqlite"
+RUN = "run.json"
+LOCK = ".lock"
+TMP = "tmp"
+_COMMIT_EVERY_S = 0.5
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS done (
+    item BLOB PRIMARY KEY, filing TEXT, verdict TEXT NOT NULL, format TEXT, sha256 TEXT
+);
+CREATE TABLE IF NOT EXISTS done_rules (item BLOB NOT NULL, rule TEXT NOT NULL, severity TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS contents (key TEXT PRIMARY KEY, record TEXT NOT NULL);
+"""
+
+
+class RunLocked(Exception):
+    """Another run holds the output directory."""
+
+
+class RunMismatch(Exception):
+    """The output directory holds a run with another policy, other sources or other options."""
+
+
+@dataclass(frozen=True)
+class LineFacts:
+    """What the index keeps of one result line."""
+
+    item: bytes
+    filing: str | None
+    verdict: str  # accept | reject | error
+    format: str | None
+    sha256: str | None
+    rules: tuple[tuple[str, str], ...]  # (rule, severity), each once
+
+
+def facts(line: dict[str, Any]) -> LineFacts:
+    item = item_key(line["source"], line["path"], line.get("filing_id"))
+    report = line.get("report")
+    if report is None:
+        return LineFacts(item, line.get("filing_id"), "error", None, None, ())
+    rules = sorted({(f["rule"], f["severity"]) for f in report.get("findings", [])})
+    return LineFacts(
+        item,
+        line.get("filing_id"),
+        report["verdict"],
+        report.get("format"),
+        report.get("sha256"),
+        tuple(rules),
+    )
+
+
+def encode_line(line: dict[str, Any]) -> bytes:
+    return (json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def iter_lines(path: Path) -> Iterator[dict[str, Any]]:
+    """Complete lines of a results file (a partial last line is ignored)."""
+    with open(path, "rb") as fh:
+        for raw in fh:
+            if raw.endswith(b"\n") and raw.strip():
+                yield json.loads(raw)
+
+
+class RunStore:
+    """Owns an output directory for the duration of a run."""
+
+    def __init__(self, out: Path, identity: dict[str, Any]) -> None:
+        self.out = out
+        out.mkdir(parents=True, exist_ok=True)
+        self._lock_fh = open(out / LOCK, "a+")  # noqa: SIM115 — held until close()
+        try:
+            fcntl.flock(self._lock_fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_fh.seek(0)
+            holder = self._lock_fh.read().strip() or "unknown"
+            self._lock_fh.close()
+            raise RunLocked(
+                f"{out} is in use by another revalidate run (pid {holder}); wait for it to finish "
+                "or choose another --out"
+            ) from None
+        self._lock_fh.seek(0)
+        self._lock_fh.truncate()
+        self._lock_fh.write(str(os.getpid()))
+        self._lock_fh.flush()
+        try:
+            self._check_identity(identity)
+            self.tmp_dir = out / TMP
+            shutil.rmtree(self.tmp_dir, ignore_errors=True)
+            self.tmp_dir.mkdir()
+            self.db = sqlite3.connect(out / INDEX, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(_SCHEMA)
+            self.results_path = out / RESULTS
+            self.resumed_lines = self._recover()
+            self._fd = os.open(self.results_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        except BaseException:
+            self._release_lock()
+            raise
+        self._in_tx = False
+        self._last_commit = time.monotonic()
+
+    # --- identity and recovery -----------------------------------------------------------------
+
+    def _check_identity(self, identity: dict[str, Any]) -> None:
+        path = self.out / RUN
+        if path.exists():
+            try:
+                held = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                held = None
+            if isinstance(held, dict) and held.get("identity") != identity:
+                theirs = held.get("identity", {})
+                diffs = sorted(k for k in set(identity) | set(theirs) if identity.get(k) != theirs.get(k))
+                raise RunMismatch(
+                    f"{self.out} holds a run with a different {', '.join(diffs)}; "
+                    "choose another --out to start a new run"
+                )
+            if isinstance(held, dict):
+                return
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"identity": identity}, indent=2, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def _meta(self, key: str, default: str) -> str:
+        row = self.db.execute("SELECT v FROM meta WHERE k=?", (key,)).fetchone()
+        return str(row[0]) if row else default
+
+    def _recover(self) -> int:
+        """Truncate a partial last line, then index lines the index has not seen; returns the lines."""
+        path = self.results_path
+        size = path.stat().st_size if path.exists() else 0
+        if size:
+            with open(path, "rb+") as fh:
+                end = size
+                while end > 0:
+                    step = min(65_536, end)
+                    fh.seek(end - step)
+                    block = fh.read(step)
+                    nl = block.rfind(b"\n")
+                    if nl >= 0:
+                        end = end - step + nl + 1
+                        break
+                    end -= step
+                if end != size:
+                    fh.truncate(end)
+                    size = end
+        offset = int(self._meta("results_offset", "0"))
+        if offset > size:  # the index is ahead of the file (lost writes): rebuild it
+            self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM done")
+            self.db.execute("DELETE FROM done_rules")
+            self.db.execute("COMMIT")
+            offset = 0
+        if offset < size:
+            self.db.execute("BEGIN")
+            with open(path, "rb") as fh:
+                fh.seek(offset)
+                for raw in fh:
+                    self._index(facts(json.loads(raw)))
+                    offset += len(raw)
+            self._set_offset(offset)
+            self.db.execute("COMMIT")
+        self.offset = offset
+        return int(self.db.execute("SELECT COUNT(*) FROM done").fetchone()[0])
+
+    # --- the index -----------------------------------------------------------------------------
+
+    def _index(self, f: LineFacts) -> None:
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO done (item, filing, verdict, format, sha256) VALUES (?,?,?,?,?)",
+            (f.item, f.filing, f.verdict, f.format, f.sha256),
+        )
+        if cur.rowcount:
+            self.db.executemany(
+                "INSERT INTO done_rules (item, rule, severity) VALUES (?,?,?)",
+                [(f.item, rule, sev) for rule, sev in f.rules],
+            )
+
+    def _set_offset(self, offset: int) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES ('results_offset', ?)", (str(offset),))
+
+    def is_done(self, item: bytes) -> bool:
+        return self.db.execute("SELECT 1 FROM done WHERE item=?", (item,)).fetchone() is not None
+
+    def content(self, key: str) -> str | None:
+        row = self.db.execute("SELECT record FROM contents WHERE key=?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def put_content(self, key: str, record: str) -> None:
+        """Kept for good at once: before any line that relied on it is written."""
+        self._commit()
+        self.db.execute("INSERT OR REPLACE INTO contents (key, record) VALUES (?, ?)", (key, record))
+
+    # --- results -------------------------------------------------------------------------------
+
+    def append(self, line: dict[str, Any]) -> LineFacts:
+        data = encode_line(line)
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        self.offset += len(data)
+        f = facts(line)
+        if not self._in_tx:
+            self.db.execute("BEGIN")
+            self._in_tx = True
+        self._index(f)
+        self._set_offset(self.offset)
+        if time.monotonic() - self._last_commit > _COMMIT_EVERY_S:
+            self._commit()
+        return f
+
+    def _commit(self) -> None:
+        if self._in_tx:
+            self.db.execute("COMMIT")
+            self._in_tx = False
+        self._last_commit = time.monotonic()
+
+    def finish(self) -> None:
+        """Make everything durable (end of a run or an orderly stop)."""
+        self._commit()
+        os.fsync(self._fd)
+
+    def write_stats(self, stats: dict[str, Any]) -> None:
+        path = self.out / RUN
+        held = json.loads(path.read_text(encoding="utf-8"))
+        runs = held.setdefault("runs", [])
+        runs.append(stats)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(held, indent=2, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def _release_lock(self) -> None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(self._lock_fh, fcntl.LOCK_UN)
+            self._lock_fh.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error, OSError):
+            self._commit()
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+        with contextlib.suppress(sqlite3.Error):
+            self.db.close()
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
+        self._release_lock()
