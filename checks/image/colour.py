@@ -1,0 +1,65 @@
+"""Colour of a scan page: `bw`, `grey` or `colour`, and the share of really coloured pixels.
+
+A colour source whose content is grey (black text on slightly yellow or blue paper) counts as
+grey: the paper's tint is measured from the lightest part of the page and divided out channel by
+channel before chroma (max − min of R, G, B) is taken, so only marks of their own colour remain.
+A pixel is coloured when its chroma exceeds `colour.chroma_threshold`; isolated coloured pixels
+(colour fringes along black strokes, JPEG chroma noise) are removed by a 3×3 opening. The page is
+`colour` when the coloured share reaches `colour.colour_pixel_share`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ...policy import Colour
+from .raster import Raster
+
+BILEVEL_MODES = ("1",)
+
+
+def _percentile(hist: np.ndarray, q: float) -> float:
+    cdf = np.cumsum(hist)
+    return float(np.searchsorted(cdf, q / 100 * cdf[-1])) if cdf[-1] else 255.0
+
+
+@dataclass
+class ColourResult:
+    kind: str  # "bw" | "grey" | "colour"
+    colour_source: bool  # the file stores colour (RGB, CMYK, colour palette)
+    coloured_share: float  # share of pixels with real colour, after the tint is removed
+    tint: tuple[int, int, int] | None  # paper colour that was divided out
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "colour_source": self.colour_source,
+            "coloured_share": round(self.coloured_share, 5),
+            "paper_tint": list(self.tint) if self.tint is not None else None,
+        }
+
+
+def classify(raster: Raster, policy: Colour, bilevel: bool = False) -> ColourResult:
+    if raster.rgb is None:
+        kind = "bw" if bilevel or raster.source_mode in BILEVEL_MODES else "grey"
+        return ColourResult(kind, False, 0.0, None)
+    rgb = raster.rgb
+    grey = raster.grey
+    # The tint is a page-wide figure: every fourth pixel in each direction is plenty.
+    sample_grey, sample_rgb = grey[::4, ::4], rgb[::4, ::4]
+    light = sample_grey >= _percentile(np.bincount(sample_grey.ravel(), minlength=256), 80)
+    pixels = sample_rgb[light]
+    tint = np.array([_percentile(np.bincount(pixels[:, c], minlength=256), 50) for c in range(3)])
+    gains = 255.0 / np.maximum(tint.astype(np.float32), 32.0)
+    # Per-channel gain with saturation, in uint8 (no float copy of the page).
+    balanced = cv2.multiply(rgb, (float(gains[0]), float(gains[1]), float(gains[2]), 0.0))
+    r, g, b = cv2.split(balanced)
+    chroma = cv2.subtract(cv2.max(cv2.max(r, g), b), cv2.min(cv2.min(r, g), b))
+    coloured = (chroma > policy.chroma_threshold).view(np.uint8)
+    coloured = cv2.morphologyEx(coloured, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    share = float(coloured.mean())
+    kind = "colour" if share >= policy.colour_pixel_share else "grey"
+    tint_rgb = (int(tint[0]), int(tint[1]), int(tint[2]))
+    return ColourResult(kind, True, share, tint_rgb)

@@ -1,0 +1,159 @@
+"""Legibility figures of a scan page, measured on its analysis raster (see `raster`).
+
+Every figure is computed at the fixed analysis resolution, so the same page gives the same
+figures whether it came from a JPEG file, a PDF or a DOCX, and whatever its dpi:
+
+- `paper`: the paper's grey level (90th percentile of the lightly smoothed page), 0–255.
+- ink: pixels darker than their local background (a 15-pixel maximum filter) by more than a
+  noise floor and than half the page's stroke contrast. Thresholds relative to the local
+  background, not Otsu: Otsu splits blank paper into two halves and calls one of them ink.
+- `contrast`: how much darker the cores of strokes are than their background (95th percentile
+  of the local darkening over candidate ink pixels), in grey levels.
+- `ink_share` and `marks`: the share of ink pixels and the count of connected ink components of
+  mark size (a blank page has almost no ink and few marks; a noisy blank page has many tiny
+  specks, which are not marks).
+- `sharpness`: edge steepness — the 90th percentile of the gradient magnitude next to ink,
+  divided by the contrast. It is about 1 / (edge width in analysis pixels): blur widens edges and
+  lowers it; contrast, the amount of text and the dpi do not move it.
+- `skew`: the angle (degrees, counter-clockwise positive) that makes the ink's horizontal
+  projection sharpest (text lines), searched over ±30°.
+- `text_height_px`: the median height of the marks, in source pixels — the size of the letters as
+  the scan recorded them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .raster import Raster
+
+_BACKGROUND_KERNEL = 15
+_MIN_MARK_AREA = 3
+_SKEW_RANGE = 30.0
+_SKEW_POINTS = 6_000
+# Coarse-to-fine search: (half-width, step) in degrees around the previous best angle.
+_SKEW_STAGES = ((_SKEW_RANGE, 1.5), (1.5, 0.25), (0.25, 0.05))
+
+
+@dataclass
+class Measures:
+    paper: float
+    contrast: float
+    ink_level: float
+    noise: float
+    ink_share: float
+    marks: int
+    sharpness: float | None
+    skew: float | None
+    text_height_px: float | None  # median mark height in source pixels
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return {
+            "paper_level": round(self.paper, 1),
+            "ink_level": round(self.ink_level, 1),
+            "contrast": round(self.contrast, 1),
+            "noise": round(self.noise, 2),
+            "ink_share": round(self.ink_share, 5),
+            "marks": self.marks,
+            "sharpness": None if self.sharpness is None else round(self.sharpness, 3),
+            "skew_degrees": None if self.skew is None else round(self.skew, 2),
+            "text_height_px": None if self.text_height_px is None else round(self.text_height_px, 1),
+        }
+
+
+def _percentile(hist: np.ndarray, q: float) -> float:
+    cdf = np.cumsum(hist)
+    if cdf[-1] == 0:
+        return 0.0
+    return float(np.searchsorted(cdf, q / 100 * cdf[-1]))
+
+
+def _skew(mask: np.ndarray, rng: np.random.Generator) -> float | None:
+    ys, xs = np.nonzero(mask)
+    if len(xs) < 200:
+        return None
+    if len(xs) > _SKEW_POINTS:
+        pick = rng.choice(len(xs), _SKEW_POINTS, replace=False)
+        xs, ys = xs[pick], ys[pick]
+    x = xs.astype(np.float32) - mask.shape[1] / 2
+    y = ys.astype(np.float32)
+    span = int(mask.shape[0] + mask.shape[1])
+
+    def best(angles: np.ndarray) -> tuple[float, float]:
+        shifts = np.tan(np.radians(angles)).astype(np.float32)
+        # Visual counter-clockwise skew: a line rising to the right has y = y0 - x·tan(a).
+        proj = y[None, :] + x[None, :] * shifts[:, None] + (span / 2 + np.arange(len(angles)) * 2 * span)[:, None]
+        hist = np.bincount(proj.astype(np.int32).ravel(), minlength=len(angles) * 2 * span)
+        hist = hist[: len(angles) * 2 * span].reshape(len(angles), -1)
+        scores = (hist.astype(np.float64) ** 2).sum(axis=1)
+        i = int(np.argmax(scores))
+        return float(angles[i]), float(scores[i] / max(scores.mean(), 1.0))
+
+    angle = 0.0
+    for half, step in _SKEW_STAGES:
+        angle, _ = best(np.arange(angle - half, angle + half + step / 2, step))
+    return angle
+
+
+def measure(raster: Raster) -> Measures:
+    grey = raster.grey
+    smooth = cv2.GaussianBlur(grey, (3, 3), 0)
+    hist = np.bincount(smooth.ravel(), minlength=256)
+    paper = _percentile(hist, 90)
+    residual = np.bincount(cv2.absdiff(grey, smooth).ravel(), minlength=256)
+    noise = _percentile(residual, 50) * 1.4826 / 0.6
+    background = cv2.dilate(smooth, cv2.getStructuringElement(cv2.MORPH_RECT, (_BACKGROUND_KERNEL,) * 2))
+    darkening = cv2.subtract(background, smooth)
+    floor = max(6.0, 3.0 * noise)
+    darkening_hist = np.bincount(darkening.ravel(), minlength=256)
+    darkening_hist[: int(floor) + 1] = 0
+    contrast = _percentile(darkening_hist, 95) if darkening_hist.any() else float(darkening.max())
+    ink = darkening > max(floor, contrast / 2)
+    ink_share = float(ink.mean())
+    ink_level = max(0.0, paper - contrast)
+
+    marks = 0
+    heights: np.ndarray = np.empty(0)
+    if ink.any():
+        count, _, stats, _ = cv2.connectedComponentsWithStats(ink.view(np.uint8), connectivity=8)
+        stats = stats[1:count]
+        h_img, w_img = grey.shape
+        keep = (
+            (stats[:, cv2.CC_STAT_AREA] >= _MIN_MARK_AREA)
+            & (stats[:, cv2.CC_STAT_HEIGHT] < h_img / 8)
+            & (stats[:, cv2.CC_STAT_WIDTH] < w_img / 4)
+        )
+        marks = int(keep.sum())
+        heights = stats[keep, cv2.CC_STAT_HEIGHT].astype(np.float64)
+
+    sharpness: float | None = None
+    if marks >= 5 and contrast > 0:
+        gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)
+        gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)
+        magnitude = cv2.magnitude(gx, gy)
+        near = cv2.dilate(ink.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
+        # Sobel of a unit step is 4; quarter-level bins are fine enough for a percentile.
+        levels = np.minimum(magnitude[near], 4 * 255).astype(np.int32)
+        sharpness = _percentile(np.bincount(levels, minlength=4 * 256), 90) / 4.0 / contrast
+
+    skew = _skew(ink, np.random.default_rng(0)) if marks >= 30 else None
+    text_height = float(np.median(heights)) / raster.scale if marks >= 30 else None
+    return Measures(
+        paper=paper,
+        contrast=contrast,
+        ink_level=ink_level,
+        noise=noise,
+        ink_share=ink_share,
+        marks=marks,
+        sharpness=sharpness,
+        skew=skew,
+        text_height_px=text_height,
+    )
+
+
+def is_finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)

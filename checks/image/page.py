@@ -1,0 +1,282 @@
+"""The scan-page checks, shared by JPEG files, image pages of PDFs and full-page pictures in DOCX.
+
+`check_scan_page` takes a page already brought to the analysis raster, with its effective dpi
+and physical size worked out by the caller (from JPEG metadata, from the PDF placement, from the
+DOCX drawing extent), applies every scan rule of the policy and returns the page's report entry.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+from ...policy import Policy
+from ...report import PageInfo
+from ..findings import Issues
+from . import ocr
+from .colour import classify
+from .dpi import MM_PER_INCH, Resolution, anisotropic, dpi_in_range, match_paper
+from .legibility import measure
+from .raster import Raster
+
+
+@dataclass
+class ScanContext:
+    """Per-file state of the scan checks: the OCR page budget and whether 'OCR not run' was said."""
+
+    policy: Policy
+    issues: Issues
+    ocr_pages_done: int = 0
+    ocr_not_run_said: bool = False
+    tesseract: str | None = field(default_factory=ocr.tesseract_path)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.0f}" if abs(value - round(value)) < 0.05 or value >= 100 else f"{value:.1f}"
+
+
+def dpi_text(resolution: Resolution) -> str:
+    if resolution.x is None or resolution.y is None:
+        return "?"
+    if abs(resolution.x - resolution.y) / max(resolution.x, resolution.y) <= 0.005:
+        return _fmt(resolution.x)
+    return f"{_fmt(resolution.x)}×{_fmt(resolution.y)}"
+
+
+def check_resolution(
+    resolution: Resolution, pixels: tuple[int, int], location: dict[str, Any], ctx: ScanContext
+) -> None:
+    scan = ctx.policy.scan
+    required = f"{_fmt(scan.dpi_min)}–{_fmt(scan.dpi_max)} dpi"
+    if resolution.x is None or resolution.y is None:
+        ctx.issues.add(
+            "scan.dpi_unknown",
+            location=location,
+            observed=f"{pixels[0]}×{pixels[1]} px, no dpi",
+            expected=required,
+            width=pixels[0],
+            height=pixels[1],
+            min=_fmt(scan.dpi_min),
+            max=_fmt(scan.dpi_max),
+        )
+        return
+    if not (dpi_in_range(resolution.x, scan) and dpi_in_range(resolution.y, scan)):
+        ctx.issues.add(
+            "scan.dpi",
+            location=location,
+            observed=f"{dpi_text(resolution)} dpi ({resolution.source})",
+            expected=required,
+            dpi=dpi_text(resolution),
+            min=_fmt(scan.dpi_min),
+            max=_fmt(scan.dpi_max),
+        )
+    if anisotropic(resolution, scan):
+        ctx.issues.add(
+            "scan.dpi_anisotropic",
+            location=location,
+            observed=f"{_fmt(resolution.x)}×{_fmt(resolution.y)} dpi",
+            expected=f"equal within {scan.anisotropy_tolerance:.0%}",
+            x=_fmt(resolution.x),
+            y=_fmt(resolution.y),
+            tolerance=f"{scan.anisotropy_tolerance * 100:g}",
+        )
+
+
+def check_scale(size_mm: tuple[float, float] | None, location: dict[str, Any], ctx: ScanContext) -> str | None:
+    """1:1 scale: the physical page size is a standard paper size. Returns the paper name."""
+    if size_mm is None:
+        return None
+    scan = ctx.policy.scan
+    paper = match_paper(size_mm[0], size_mm[1], scan)
+    if paper is not None:
+        return paper.name
+    sizes = ", ".join(scan.paper_sizes_mm)
+    ctx.issues.add(
+        "scan.scale",
+        location=location,
+        observed=f"{size_mm[0]:.0f}×{size_mm[1]:.0f} mm",
+        expected=sizes,
+        width_mm=f"{size_mm[0]:.0f}",
+        height_mm=f"{size_mm[1]:.0f}",
+        sizes=sizes,
+        tolerance=f"{scan.paper_tolerance * 100:g}",
+    )
+    return None
+
+
+def _run_ocr(
+    ocr_image: Callable[[], Image.Image] | None, location: dict[str, Any], ctx: ScanContext
+) -> dict[str, Any]:
+    policy = ctx.policy.ocr
+    if not policy.enabled:
+        return {"run": False, "reason": "disabled by policy"}
+    reason = ""
+    if ctx.tesseract is None:
+        reason = "tesseract is not installed"
+    elif ocr_image is None:
+        reason = "no page image"
+    elif ctx.ocr_pages_done >= policy.max_pages:
+        return {"run": False, "reason": f"only the first {policy.max_pages} scan pages are recognised"}
+    if not reason and ctx.tesseract is not None and ocr_image is not None:
+        ctx.ocr_pages_done += 1
+        try:
+            result = ocr.recognise(ocr_image(), policy, ctx.tesseract)
+        except (subprocess.SubprocessError, OSError) as exc:
+            reason = f"tesseract failed: {type(exc).__name__}"
+        else:
+            weak = result.words < policy.min_words or (
+                result.low_confidence is not None and result.low_confidence < policy.min_low_confidence
+            )
+            if weak:
+                ctx.issues.add(
+                    "scan.ocr",
+                    location=location,
+                    observed=f"{result.words} words, P{policy.low_percentile:g} confidence "
+                    f"{result.low_confidence if result.low_confidence is not None else 0:.0f}",
+                    expected=f">= {policy.min_words} words, P{policy.low_percentile:g} >= "
+                    f"{policy.min_low_confidence:g}",
+                    words=result.words,
+                    confidence=f"{result.low_confidence if result.low_confidence is not None else 0:.0f}",
+                    percentile=f"{policy.low_percentile:g}",
+                    min_words=policy.min_words,
+                    min_confidence=f"{policy.min_low_confidence:g}",
+                )
+            return result.as_dict()
+    if not ctx.ocr_not_run_said:
+        ctx.ocr_not_run_said = True
+        ctx.issues.add("scan.ocr_not_run", location=location, observed=reason, reason=reason)
+    return {"run": False, "reason": reason}
+
+
+def check_legibility(raster: Raster, resolution: Resolution, location: dict[str, Any], ctx: ScanContext) -> dict[str, Any]:
+    leg = ctx.policy.legibility
+    m = measure(raster)
+    figures: dict[str, Any] = m.as_dict()
+    add = ctx.issues.add
+    if m.ink_share < leg.min_ink_share and m.marks < leg.min_marks:
+        add(
+            "scan.blank",
+            location=location,
+            observed=f"ink {m.ink_share:.2%}, {m.marks} marks",
+            expected=f"ink >= {leg.min_ink_share:.2%} or >= {leg.min_marks} marks",
+            ink=f"{m.ink_share * 100:.2f}",
+            marks=m.marks,
+        )
+        figures["blank"] = True
+        return figures
+    figures["blank"] = False
+    if m.contrast < leg.min_contrast:
+        add(
+            "scan.contrast",
+            location=location,
+            observed=f"{m.contrast:.0f} grey levels",
+            expected=f">= {leg.min_contrast:g}",
+            contrast=f"{m.contrast:.0f}",
+            min=f"{leg.min_contrast:g}",
+        )
+    elif m.paper < leg.dark_paper_level:
+        add(
+            "scan.dark",
+            location=location,
+            observed=f"paper {m.paper:.0f}/255",
+            expected=f">= {leg.dark_paper_level:g}",
+            paper=f"{m.paper:.0f}",
+            min=f"{leg.dark_paper_level:g}",
+        )
+    elif m.ink_level > leg.light_ink_level:
+        add(
+            "scan.light",
+            location=location,
+            observed=f"ink {m.ink_level:.0f}/255",
+            expected=f"<= {leg.light_ink_level:g}",
+            ink=f"{m.ink_level:.0f}",
+            max=f"{leg.light_ink_level:g}",
+        )
+    if m.sharpness is not None and m.sharpness < leg.min_sharpness:
+        add(
+            "scan.blur",
+            location=location,
+            observed=f"sharpness {m.sharpness:.2f}",
+            expected=f">= {leg.min_sharpness:g}",
+            sharpness=f"{m.sharpness:.2f}",
+            min=f"{leg.min_sharpness:g}",
+        )
+    if m.skew is not None and abs(m.skew) > leg.max_skew_degrees:
+        add(
+            "scan.skew",
+            location=location,
+            observed=f"{m.skew:+.1f}°",
+            expected=f"<= {leg.max_skew_degrees:g}°",
+            angle=f"{abs(m.skew):.1f}",
+            max=f"{leg.max_skew_degrees:g}",
+        )
+    if m.text_height_px is not None and m.text_height_px < leg.min_text_px:
+        mm = m.text_height_px / resolution.y * MM_PER_INCH if resolution.y else None
+        add(
+            "scan.text_small",
+            location=location,
+            observed=f"{m.text_height_px:.0f} px" + (f" ({mm:.1f} mm)" if mm else ""),
+            expected=f">= {leg.min_text_px:g} px",
+            px=f"{m.text_height_px:.0f}",
+            mm=f"{mm:.1f}" if mm else "?",
+            dpi=dpi_text(resolution),
+            min_px=f"{leg.min_text_px:g}",
+            max=_fmt(ctx.policy.scan.dpi_max),
+        )
+    if m.text_height_px is not None and resolution.y:
+        figures["text_height_mm"] = round(m.text_height_px / resolution.y * MM_PER_INCH, 2)
+    return figures
+
+
+def check_scan_page(
+    raster: Raster,
+    resolution: Resolution,
+    number: int,
+    ctx: ScanContext,
+    *,
+    size_mm: tuple[float, float] | None,
+    location: dict[str, Any] | None = None,
+    bilevel: bool = False,
+    ocr_image: Callable[[], Image.Image] | None = None,
+    extra: dict[str, Any] | None = None,
+    check_dpi: bool = True,
+) -> PageInfo:
+    """Apply the scan rules to one page and return its report entry (figures in `metrics`)."""
+    location = location if location is not None else {"page": number}
+    if check_dpi:
+        check_resolution(resolution, raster.source_size, location, ctx)
+    paper = check_scale(size_mm, location, ctx)
+    colour = classify(raster, ctx.policy.colour, bilevel=bilevel)
+    if colour.kind == "colour":
+        ctx.issues.add(
+            "scan.colour",
+            location=location,
+            observed=f"colour, {colour.coloured_share:.1%} coloured",
+            share=f"{colour.coloured_share * 100:.1f}",
+        )
+    elif colour.colour_source:
+        ctx.issues.add(
+            "scan.colour_unneeded",
+            location=location,
+            observed=f"colour file, {colour.coloured_share:.2%} coloured",
+            expected="greyscale or black-and-white",
+            share=f"{colour.coloured_share * 100:.2f}",
+        )
+    metrics: dict[str, Any] = {
+        "dpi_source": resolution.source,
+        "pixels": list(raster.source_size),
+        "size_mm": [round(size_mm[0], 1), round(size_mm[1], 1)] if size_mm else None,
+        "paper": paper,
+        "source_mode": raster.source_mode,
+    }
+    if resolution.detail:
+        metrics["dpi_detail"] = resolution.detail
+    metrics.update(colour.as_dict())
+    metrics.update(extra or {})
+    metrics["legibility"] = check_legibility(raster, resolution, location, ctx)
+    metrics["ocr"] = _run_ocr(ocr_image, location, ctx)
+    return PageInfo(number=number, kind="scan", dpi=resolution.as_list(), colour=colour.kind, metrics=metrics)

@@ -1,0 +1,138 @@
+"""A scan page brought to the fixed analysis resolution, the one input every legibility measure reads.
+
+Every path that produces a page image — a JPEG file, a JPEG stream inside a PDF, a PDF image of
+any other filter decoded by PDFium, an image inside a DOCX — ends in `Raster.from_array`, which
+scales the page with pixel-area averaging so that its long side is the policy's
+`legibility.analysis_long_side_px`. Measures are therefore comparable between paths and do not
+drift with the scan's dpi. JPEG data is decoded at reduced size by DCT scaling (Pillow `draft`),
+so a full-resolution page is never held in memory on that path.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import cv2
+import numpy as np
+from PIL import Image
+
+COLOUR_MODES = ("RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV", "P", "PA")
+
+
+@dataclass
+class Raster:
+    """The page at analysis resolution: grey always, RGB only for colour sources."""
+
+    grey: np.ndarray  # uint8, H×W
+    rgb: np.ndarray | None  # uint8, H×W×3, or None for grey/bilevel sources
+    source_mode: str  # Pillow-style mode of the source: "1", "L", "P", "RGB", "CMYK", ...
+    source_size: tuple[int, int]  # width, height of the source in pixels, as displayed
+    scale: float  # analysis pixels per source pixel (≤ 1)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return int(self.grey.shape[1]), int(self.grey.shape[0])
+
+    @classmethod
+    def from_array(
+        cls,
+        pixels: np.ndarray,
+        source_mode: str,
+        source_size: tuple[int, int],
+        long_side: int,
+    ) -> Raster:
+        """Scale a decoded page (grey H×W or RGB H×W×3, any size ≥ analysis) to the analysis size."""
+        height, width = pixels.shape[:2]
+        factor = long_side / max(width, height)
+        if factor < 1:
+            target = (max(1, round(width * factor)), max(1, round(height * factor)))
+            pixels = cv2.resize(pixels, target, interpolation=cv2.INTER_AREA)
+        pixels = np.ascontiguousarray(pixels)
+        if pixels.ndim == 3:
+            rgb: np.ndarray | None = pixels
+            grey = cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)
+        else:
+            rgb, grey = None, pixels
+        scale = grey.shape[1] / source_size[0] if source_size[0] else 1.0
+        return cls(grey, rgb, source_mode, source_size, scale)
+
+    def rotated(self, quarter_turns: int) -> Raster:
+        """The raster turned counter-clockwise by `quarter_turns` × 90°."""
+        k = quarter_turns % 4
+        if k == 0:
+            return self
+        grey = np.ascontiguousarray(np.rot90(self.grey, k))
+        rgb = np.ascontiguousarray(np.rot90(self.rgb, k)) if self.rgb is not None else None
+        size = self.source_size if k % 2 == 0 else (self.source_size[1], self.source_size[0])
+        return Raster(grey, rgb, self.source_mode, size, self.scale)
+
+    def mirrored(self) -> Raster:
+        grey = np.ascontiguousarray(self.grey[:, ::-1])
+        rgb = np.ascontiguousarray(self.rgb[:, ::-1]) if self.rgb is not None else None
+        return Raster(grey, rgb, self.source_mode, self.source_size, self.scale)
+
+
+def pil_to_array(image: Image.Image) -> tuple[np.ndarray, str]:
+    """Pixels of any Pillow image as grey or RGB uint8, and the source mode to report."""
+    mode = image.mode
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        background.alpha_composite(image.convert("RGBA"))
+        image = background
+    if mode == "P":
+        palette = image.getpalette() or []
+        triples = [palette[i : i + 3] for i in range(0, len(palette), 3)]
+        grey_palette = all(t[0] == t[1] == t[2] for t in triples if len(t) == 3)
+        image = image.convert("L" if grey_palette else "RGB")
+    elif mode in ("1", "L", "I", "I;16", "F", "LA"):
+        image = image.convert("L") if mode != "I;16" else image.point(lambda v: v / 256).convert("L")
+    else:
+        image = image.convert("RGB")
+    return np.asarray(image), mode
+
+
+def _draft_size(width: int, height: int, long_side: int) -> tuple[int, int]:
+    factor = long_side / max(width, height)
+    return max(1, math.ceil(width * factor)), max(1, math.ceil(height * factor))
+
+
+def decode_jpeg(source: str | Path | bytes | IO[bytes], long_side: int, exif_transpose: bool = True) -> Raster:
+    """Decode a JPEG at the smallest DCT scale not below the analysis size, honouring EXIF orientation."""
+    stream: str | Path | IO[bytes] = io.BytesIO(source) if isinstance(source, bytes) else source
+    with Image.open(stream) as image:
+        mode = image.mode
+        orientation = image.getexif().get(0x0112, 1) if exif_transpose else 1
+        colour = mode not in ("L", "1", "I", "I;16")
+        width, height = image.size
+        if max(width, height) > long_side:
+            image.draft("RGB" if colour else "L", _draft_size(width, height, long_side))
+        image.load()
+        pixels, _ = pil_to_array(image)
+    raster = Raster.from_array(pixels, mode, (width, height), long_side)
+    return orient(raster, orientation)
+
+
+def orient(raster: Raster, orientation: int) -> Raster:
+    """Apply an EXIF orientation (1–8) to a raster, as a viewer shows the image."""
+    if orientation in (2, 4, 5, 7):
+        raster = raster.mirrored()
+    turns = {3: 2, 4: 2, 5: 1, 6: 3, 7: 3, 8: 1}.get(orientation, 0)
+    return raster.rotated(turns)
+
+
+def from_pil(image: Image.Image, long_side: int) -> Raster:
+    """A raster from an already opened Pillow image (DOCX pictures), honouring EXIF orientation."""
+    orientation = image.getexif().get(0x0112, 1)
+    width, height = image.size
+    if image.format == "JPEG" and max(width, height) > long_side:
+        image.draft("RGB" if image.mode not in ("L", "1") else "L", _draft_size(width, height, long_side))
+    elif max(width, height) > 2 * long_side:
+        image = image.copy() if image.format is None else image
+        image.thumbnail((2 * long_side, 2 * long_side), Image.Resampling.BOX)
+    pixels, mode = pil_to_array(image)
+    return orient(Raster.from_array(pixels, mode, (width, height), long_side), orientation)
+
