@@ -201,14 +201,14 @@ def validate_file(
     size = path.stat().st_size
     issues = Issues()
     inspection = Inspection(format=None)
-    if common.check_size(size, policy, issues):
-        ext = common.check_extension(name, policy, issues)
-        common.check_name(name, policy, issues)
-        if ext is not None:
-            inspection = _run_bounded(path, ext, policy, pool)
-            issues.extend(inspection.issues)
-    elif size > 0:
-        common.check_name(name, policy, issues)
+    # Everything the name and the size tell is said at once; the content is parsed only when
+    # the file has an allowed extension and a size within the limit.
+    size_ok = common.check_size(size, policy, issues)
+    ext = common.check_extension(name, policy, issues)
+    common.check_name(name, policy, issues)
+    if size_ok and ext is not None:
+        inspection = _run_bounded(path, ext, policy, pool)
+        issues.extend(inspection.issues)
     findings = render_findings(issues, policy, lang)
     return FileReport(
         name=name,

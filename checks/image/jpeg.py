@@ -16,7 +16,10 @@ def open_jpeg(path: Path, issues: Issues) -> Image.Image | None:
         image.draft("L", (max(1, image.width // 8), max(1, image.height // 8)))
         image.load()
     except Image.DecompressionBombError as exc:
-        issues.add("file.check_memory", observed=str(exc)[:200], limit_mb="-")
+        # Pillow's guard refuses images above twice MAX_IMAGE_PIXELS before decoding them;
+        # the figure shown is what such an image needs decoded in colour (3 bytes a pixel).
+        limit = 2 * (Image.MAX_IMAGE_PIXELS or 0) * 3 / 1_048_576
+        issues.add("file.check_memory", observed=str(exc)[:200], limit_mb=f"{limit:.0f}")
         return None
     except (OSError, SyntaxError, ValueError) as exc:
         reason = "the image is cut short" if "truncated" in str(exc) else "the image data is damaged"
