@@ -53,13 +53,16 @@ def classify(raster: Raster, policy: Colour, bilevel: bool = False) -> ColourRes
     pixels = sample_rgb[light]
     tint = np.array([_percentile(np.bincount(pixels[:, c], minlength=256), 50) for c in range(3)])
     gains = 255.0 / np.maximum(tint.astype(np.float32), 32.0)
-    # Per-channel gain with saturation, in uint8 (no float copy of the page).
-    balanced = cv2.multiply(rgb, (float(gains[0]), float(gains[1]), float(gains[2]), 0.0))
-    r, g, b = cv2.split(balanced)
+    ramp = np.arange(256, dtype=np.float32)
+    # Per-channel gain with saturation through lookup tables: no float copy of the page.
+    r, g, b = (
+        cv2.LUT(channel, np.clip(ramp * gain, 0, 255).astype(np.uint8))
+        for channel, gain in zip(cv2.split(rgb), gains, strict=True)
+    )
     chroma = cv2.subtract(cv2.max(cv2.max(r, g), b), cv2.min(cv2.min(r, g), b))
-    coloured = (chroma > policy.chroma_threshold).view(np.uint8)
-    coloured = cv2.morphologyEx(coloured, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    share = float(coloured.mean())
+    mask = (chroma > policy.chroma_threshold).view(np.uint8)
+    opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    share = float(opened.mean())
     kind = "colour" if share >= policy.colour_pixel_share else "grey"
     tint_rgb = (int(tint[0]), int(tint[1]), int(tint[2]))
     return ColourResult(kind, True, share, tint_rgb)

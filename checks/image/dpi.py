@@ -15,6 +15,7 @@ resolution wins.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +73,7 @@ def _ratio(value: Any) -> float | None:
     return result if math.isfinite(result) else None
 
 
-def jfif_density(info: dict[str, Any]) -> tuple[float, float] | None:
+def jfif_density(info: Mapping[Any, Any]) -> tuple[float, float] | None:
     """JFIF density in dpi (unit 1 = per inch, 2 = per cm); unit 0 is only an aspect ratio."""
     density = info.get("jfif_density")
     unit = info.get("jfif_unit")
@@ -138,7 +139,11 @@ def _fits_paper(width_px: int, height_px: int, dpi: tuple[float, float], scan: S
 
 
 def jpeg_resolution(
-    width_px: int, height_px: int, jfif: tuple[float, float] | None, exif: tuple[float, float] | None, scan: Scan
+    width_px: int,
+    height_px: int,
+    jfif: tuple[float, float] | None,
+    exif: tuple[float, float] | None,
+    scan: Scan,
 ) -> Resolution:
     """Decide a JPEG's effective dpi from its JFIF and EXIF values and its pixel size (see module doc)."""
     sources = []
@@ -146,7 +151,9 @@ def jpeg_resolution(
         sources.append(("JFIF", jfif))
     if exif is not None and stated(exif[0], scan) and stated(exif[1], scan):
         sources.append(("EXIF", exif))
-    if len(sources) == 2 and not all(math.isclose(a, b, rel_tol=0.005) for a, b in zip(*(s[1] for s in sources), strict=True)):
+    if len(sources) == 2 and not all(
+        math.isclose(a, b, rel_tol=0.005) for a, b in zip(*(s[1] for s in sources), strict=True)
+    ):
         fitting = [s for s in sources if _fits_paper(width_px, height_px, s[1], scan)]
         chosen = fitting[0] if len(fitting) == 1 else sources[0]
         other = sources[1] if chosen is sources[0] else sources[0]

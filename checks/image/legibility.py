@@ -86,7 +86,11 @@ def _skew(mask: np.ndarray, rng: np.random.Generator) -> float | None:
     def best(angles: np.ndarray) -> tuple[float, float]:
         shifts = np.tan(np.radians(angles)).astype(np.float32)
         # Visual counter-clockwise skew: a line rising to the right has y = y0 - x·tan(a).
-        proj = y[None, :] + x[None, :] * shifts[:, None] + (span / 2 + np.arange(len(angles)) * 2 * span)[:, None]
+        proj = (
+            y[None, :]
+            + x[None, :] * shifts[:, None]
+            + (span / 2 + np.arange(len(angles)) * 2 * span)[:, None]
+        )
         hist = np.bincount(proj.astype(np.int32).ravel(), minlength=len(angles) * 2 * span)
         hist = hist[: len(angles) * 2 * span].reshape(len(angles), -1)
         scores = (hist.astype(np.float64) ** 2).sum(axis=1)

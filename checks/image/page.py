@@ -86,7 +86,9 @@ def check_resolution(
         )
 
 
-def check_scale(size_mm: tuple[float, float] | None, location: dict[str, Any], ctx: ScanContext) -> str | None:
+def check_scale(
+    size_mm: tuple[float, float] | None, location: dict[str, Any], ctx: ScanContext
+) -> str | None:
     """1:1 scale: the physical page size is a standard paper size. Returns the paper name."""
     if size_mm is None:
         return None
@@ -152,9 +154,18 @@ def _run_ocr(
     return {"run": False, "reason": reason}
 
 
-def check_legibility(raster: Raster, resolution: Resolution, location: dict[str, Any], ctx: ScanContext) -> dict[str, Any]:
+def check_legibility(
+    raster: Raster,
+    resolution: Resolution,
+    location: dict[str, Any],
+    ctx: ScanContext,
+    skew_offset: float = 0.0,
+) -> dict[str, Any]:
+    """Legibility figures and findings; `skew_offset` is a rotation the placement adds (PDF)."""
     leg = ctx.policy.legibility
     m = measure(raster)
+    if m.skew is not None and skew_offset:
+        m.skew += skew_offset
     figures: dict[str, Any] = m.as_dict()
     add = ctx.issues.add
     if m.ink_share < leg.min_ink_share and m.marks < leg.min_marks:
@@ -244,6 +255,7 @@ def check_scan_page(
     ocr_image: Callable[[], Image.Image] | None = None,
     extra: dict[str, Any] | None = None,
     check_dpi: bool = True,
+    skew_offset: float = 0.0,
 ) -> PageInfo:
     """Apply the scan rules to one page and return its report entry (figures in `metrics`)."""
     location = location if location is not None else {"page": number}
@@ -277,6 +289,6 @@ def check_scan_page(
         metrics["dpi_detail"] = resolution.detail
     metrics.update(colour.as_dict())
     metrics.update(extra or {})
-    metrics["legibility"] = check_legibility(raster, resolution, location, ctx)
+    metrics["legibility"] = check_legibility(raster, resolution, location, ctx, skew_offset)
     metrics["ocr"] = _run_ocr(ocr_image, location, ctx)
     return PageInfo(number=number, kind="scan", dpi=resolution.as_list(), colour=colour.kind, metrics=metrics)

@@ -50,8 +50,8 @@ def check_jpeg_file(path: Path, policy: Policy, issues: Issues) -> list[PageInfo
         jpeg.open_jpeg(path, issues)
         return []
     except (OSError, SyntaxError, ValueError):
-        if (image := jpeg.open_jpeg(path, issues)) is not None:  # Pillow was stricter than the check
-            image.close()
+        if (opened := jpeg.open_jpeg(path, issues)) is not None:  # Pillow was stricter than the check
+            opened.close()
         return []
     ctx = ScanContext(policy, issues)
     width, height = raster.source_size
