@@ -15,8 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from . import __version__, cli_bulk, messages
+from . import __version__, cli_bulk, messages, service
 from .policy import Policy, PolicyError, load_policy
+from .workers import runner as worker_command
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
@@ -45,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     rules.add_argument("--policy", metavar="FILE")
     rules.add_argument("--format", choices=("text", "json"), default="text", dest="output")
     cli_bulk.add_parsers(sub)
+    service.register(sub)
+    worker_command.register(sub)
     return parser
 
 
@@ -120,6 +123,8 @@ def _rules(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if getattr(args, "run", None) is not None:
+            return int(args.run(args))
         if args.command in cli_bulk.COMMANDS:
             return cli_bulk.run(args)
         if args.command == "check":

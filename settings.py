@@ -1,0 +1,118 @@
+"""Service configuration from `COURTDOC_*` environment variables (pydantic-settings).
+
+One `Settings` object configures the API, the workers and the embedded Redis alike; the README
+section "Running the service" lists every variable. List values accept JSON (`[0, 5, 300]`) or
+a comma-separated string (`0,5,300`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: The Standard Webhooks retry schedule: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h,
+#: 20 h, 24 h (delays before each attempt, in seconds).
+STANDARD_WEBHOOKS_SCHEDULE: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
+
+
+def _split(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="COURTDOC_", extra="ignore", populate_by_name=True)
+
+    # --- where things live ---------------------------------------------------------------------
+    data_dir: Path = Path("data-dir")
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("COURTDOC_REDIS_URL", "REDIS_URL")
+    )
+    policy: Path | None = None
+    clients_file: Path | None = None
+    #: Prefix of every Redis key the service writes (Dramatiq's queues live under `<namespace>:dq`).
+    namespace: str = "courtdoc"
+
+    # --- the API -------------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: Base URL the API is reached at, for `status_url`; relative URLs when unset.
+    public_url: str | None = None
+    max_files: int = 50
+    max_metadata_bytes: int = 65_536
+    default_lang: Literal["kk", "ru", "en"] = "en"
+
+    # --- workers -------------------------------------------------------------------------------
+    worker_processes: int = 2
+    worker_threads: int = 8
+    #: An idle worker asks Redis for new messages at least this often (Dramatiq's worker_timeout).
+    worker_poll_ms: int = 100
+    queues: Annotated[list[str], NoDecode] = ["intake", "callbacks"]
+    #: Threads of in-process workers in `courtdoc serve` (0: none; unset: 8 with the embedded Redis).
+    serve_worker_threads: int | None = None
+    #: Each worker process proves it is alive this often ...
+    heartbeat_interval_s: float = 1.0
+    #: ... and is presumed dead (its unacknowledged messages requeued) after this long without.
+    heartbeat_timeout_s: float = 10.0
+    #: Redis keys of a finished filing expire after this long; the report file on disk stays.
+    retention_days: float = 30.0
+
+    # --- callbacks -----------------------------------------------------------------------------
+    callback_schedule_s: Annotated[list[float], NoDecode] = list(STANDARD_WEBHOOKS_SCHEDULE)
+    #: Each retry waits up to this share longer than scheduled (never shorter).
+    callback_jitter: float = 0.1
+    callback_timeout_s: float = 15.0
+    #: Networks callbacks may reach although they are not public (e.g. `127.0.0.1/32` in tests).
+    callback_allow_networks: Annotated[list[str], NoDecode] = []
+    outbox_poll_s: float = 1.0
+    #: A claimed delivery comes back to the outbox if its worker has not finished it after this.
+    callback_lease_s: float = 60.0
+
+    # --- embedded Redis and logs ---------------------------------------------------------------
+    embedded_appendfsync: Literal["always", "everysec"] = "always"
+    log_level: str = "info"
+    log_format: Literal["json", "console"] = "json"
+
+    #: Failure-injection for recovery tests: `point=seconds[,point=seconds]` with points `check`
+    #: (before a file's check starts) and `stored` (after the barrier stored the last file's
+    #: report and won the final key, before finalize is enqueued). Each pauses once per filing.
+    fault_pause: str | None = None
+
+    _split_lists = field_validator("queues", "callback_schedule_s", "callback_allow_networks", mode="before")(
+        _split
+    )
+
+    @field_validator("callback_schedule_s")
+    @classmethod
+    def _schedule_non_empty(cls, value: list[float]) -> list[float]:
+        if not value or any(v < 0 for v in value):
+            raise ValueError("the callback schedule needs at least one delay, none negative")
+        return value
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    def faults(self) -> dict[str, float]:
+        if not self.fault_pause:
+            return {}
+        out: dict[str, float] = {}
+        for item in self.fault_pause.split(","):
+            point, _, seconds = item.partition("=")
+            out[point.strip()] = float(seconds or 0)
+        return out

@@ -1,0 +1,216 @@
+"""Streaming intake of a multipart filing: parts go straight to staging files, never to memory.
+
+The request body is fed chunk by chunk to python-multipart's streaming parser. A file part is
+written to a blob staging file as it arrives, and the per-file cap is enforced on the running
+count: the first byte past the cap discards that file and every other staged part of the request
+and answers 413 — a 2 GB upload costs 20 MiB of disk for a moment and no memory. The metadata
+part is bounded too. Nothing becomes visible (no blob, no Redis key) until the whole request has
+been read and validated; `Received.abort()` removes every staging file on any error.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect, Request
+
+from .blobstore import BlobStore, StagedBlob, TooLarge
+
+FILE_FIELDS = ("files", "files[]")
+METADATA_FIELD = "metadata"
+MAX_NAME_CHARS = 255
+
+
+class RequestError(Exception):
+    """A client error with its HTTP status, a stable code and a message a developer can act on."""
+
+    def __init__(self, status: int, code: str, message: str, **detail: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.detail = detail
+
+
+@dataclass
+class UploadedFile:
+    name: str
+    blob: StagedBlob
+
+
+@dataclass
+class Received:
+    metadata: bytes | None = None
+    files: list[UploadedFile] = field(default_factory=list)
+
+    def abort(self) -> None:
+        for f in self.files:
+            f.blob.abort()
+
+
+def clean_filename(raw: bytes) -> str:
+    """The client's file name as a display name: last path component, NFC, no control chars."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    text = text.replace("\\", "/").rsplit("/", 1)[-1]
+    text = "".join(ch for ch in unicodedata.normalize("NFC", text) if unicodedata.category(ch)[0] != "C")
+    return text.strip()
+
+
+class _Parts:
+    """python-multipart callbacks: route each part to the metadata buffer or a staging file."""
+
+    def __init__(
+        self, blobs: BlobStore, max_file_bytes: int, max_files: int, max_metadata_bytes: int
+    ) -> None:
+        self.blobs = blobs
+        self.max_file_bytes = max_file_bytes
+        self.max_files = max_files
+        self.max_metadata_bytes = max_metadata_bytes
+        self.received = Received()
+        self.ended = False
+        self._headers: dict[bytes, bytes] = {}
+        self._field = b""
+        self._value = b""
+        self._meta: bytearray | None = None
+        self._file: UploadedFile | None = None
+
+    def callbacks(self) -> dict[str, Any]:
+        return {
+            "on_part_begin": self.on_part_begin,
+            "on_header_field": self.on_header_field,
+            "on_header_value": self.on_header_value,
+            "on_header_end": self.on_header_end,
+            "on_headers_finished": self.on_headers_finished,
+            "on_part_data": self.on_part_data,
+            "on_part_end": self.on_part_end,
+            "on_end": self.on_end,
+        }
+
+    def on_part_begin(self) -> None:
+        self._headers = {}
+        self._meta = None
+        self._file = None
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self._headers[self._field.strip().lower()] = self._value.strip()
+        self._field = self._value = b""
+
+    def on_headers_finished(self) -> None:
+        disposition = self._headers.get(b"content-disposition", b"")
+        # Bytes in, bytes out: latin-1 maps each byte to one character and back, and the file
+        # name's own encoding (UTF-8, as browsers and HTTP libraries send it) is decoded below.
+        kind, params = parse_options_header(disposition.decode("latin-1"))
+        if kind != b"form-data" or b"name" not in params:
+            raise RequestError(
+                400, "malformed_multipart", "every part needs Content-Disposition: form-data; name=…"
+            )
+        name = params[b"name"].decode("latin-1")
+        if name == METADATA_FIELD:
+            if self.received.metadata is not None:
+                raise RequestError(400, "duplicate_part", "the metadata part was sent twice")
+            self._meta = bytearray()
+        elif name in FILE_FIELDS:
+            if b"filename" not in params:
+                raise RequestError(400, "bad_filename", "a file part needs a filename")
+            filename = clean_filename(params[b"filename"])
+            if not filename or len(filename) > MAX_NAME_CHARS:
+                raise RequestError(
+                    400,
+                    "bad_filename",
+                    f"file names must have 1 to {MAX_NAME_CHARS} characters",
+                    filename=filename,
+                )
+            if len(self.received.files) >= self.max_files:
+                raise RequestError(
+                    422,
+                    "too_many_files",
+                    f"a filing may have at most {self.max_files} files",
+                    limit=self.max_files,
+                )
+            self._file = UploadedFile(filename, self.blobs.stage(self.max_file_bytes))
+            self.received.files.append(self._file)
+        else:
+            raise RequestError(
+                400, "unexpected_part", f"unexpected part {name!r}: send 'files' and 'metadata'", part=name
+            )
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        chunk = memoryview(data)[start:end]
+        if self._file is not None:
+            try:
+                self._file.blob.write(chunk)
+            except TooLarge as exc:
+                raise RequestError(
+                    413,
+                    "file_too_large",
+                    f"{self._file.name}: larger than the {exc.limit} bytes a file may have",
+                    file=self._file.name,
+                    limit=exc.limit,
+                ) from None
+        elif self._meta is not None:
+            self._meta += chunk
+            if len(self._meta) > self.max_metadata_bytes:
+                raise RequestError(
+                    413,
+                    "metadata_too_large",
+                    f"the metadata part is larger than {self.max_metadata_bytes} bytes",
+                )
+
+    def on_part_end(self) -> None:
+        if self._meta is not None:
+            self.received.metadata = bytes(self._meta)
+            self._meta = None
+        self._file = None
+
+    def on_end(self) -> None:
+        self.ended = True
+
+
+async def receive(
+    request: Request, blobs: BlobStore, *, max_file_bytes: int, max_files: int, max_metadata_bytes: int
+) -> Received:
+    """Read a multipart filing into staging files; raises RequestError (having cleaned up)."""
+    kind, params = parse_options_header(request.headers.get("content-type", ""))
+    if kind != b"multipart/form-data" or not params.get(b"boundary"):
+        raise RequestError(400, "not_multipart", "send the filing as multipart/form-data")
+    declared_length = request.headers.get("content-length")
+    bound = max_files * (max_file_bytes + 16_384) + max_metadata_bytes + 1_048_576
+    if declared_length and declared_length.isdigit() and int(declared_length) > bound:
+        raise RequestError(
+            413,
+            "request_too_large",
+            f"the request declares {declared_length} bytes; at most {bound} can be valid",
+        )
+    parts = _Parts(blobs, max_file_bytes, max_files, max_metadata_bytes)
+    parser = MultipartParser(params[b"boundary"], parts.callbacks())  # type: ignore[arg-type]
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                parser.write(chunk)
+        parser.finalize()
+        if not parts.ended:
+            raise RequestError(
+                400, "malformed_multipart", "the multipart body ended before its closing boundary"
+            )
+    except MultipartParseError as exc:
+        parts.received.abort()
+        raise RequestError(
+            400, "malformed_multipart", f"the multipart body cannot be parsed: {exc}"
+        ) from None
+    except (RequestError, ClientDisconnect, Exception):
+        parts.received.abort()
+        raise
+    return parts.received

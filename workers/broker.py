@@ -1,0 +1,124 @@
+"""The Dramatiq broker on Redis: queue names, middleware, and bounded recovery of lost messages.
+
+Queues:
+  * `intake`    — `check_file` and `finalize_filing`: what a portal is waiting for.
+  * `callbacks` — `deliver_callback`: slow or failing portals never hold up checks' queue.
+  * `bulk`      — re-validation of archives (declared by the bulk module). Run it in its own
+    worker processes (`courtdoc worker --queues bulk`): Dramatiq's priorities only order messages
+    a process has already prefetched, so separate processes are what keeps bulk from starving
+    intake.
+
+Recovery of a killed worker's messages. Dramatiq's Redis broker keeps each fetched message in
+a per-worker "acks" set until it is acknowledged; a worker counts as dead once its heartbeat
+(refreshed on each of its broker commands) is older than `heartbeat_timeout`, and its messages
+are requeued by "maintenance", which runs on a random `maintenance_chance` per million commands
+and only for the queue that command touched. Two things make that unbounded for us: a busy
+worker whose prefetch is full sends no commands (so it may look dead while checking a slow
+file), and on a quiet queue maintenance may not run for a long time. `keep_alive()` fixes both:
+each worker process runs it every `heartbeat_interval_s`, which refreshes its heartbeat and runs
+maintenance for every declared queue. A SIGKILLed worker's messages are therefore back on their
+queue within `heartbeat_timeout_s + heartbeat_interval_s` of the kill, wherever they were.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.common import current_millis
+from dramatiq.middleware import CurrentMessage, Middleware, Retries, ShutdownNotifications, TimeLimit
+
+from .. import logs
+from ..settings import Settings
+
+INTAKE = "intake"
+CALLBACKS = "callbacks"
+BULK = "bulk"
+QUEUES = (INTAKE, CALLBACKS, BULK)
+
+log = logs.get(__name__)
+
+
+class CourtdocBroker(RedisBroker):
+    """RedisBroker with an explicit heartbeat-and-maintenance call (see the module docstring)."""
+
+    def keep_alive(self) -> None:
+        dispatch = self.scripts["dispatch"]
+        for queue in sorted(self.queues | self.delay_queues):
+            dispatch(
+                args=[
+                    "qsize",
+                    current_millis(),
+                    queue,
+                    self.broker_id,
+                    self.heartbeat_timeout,
+                    self.dead_message_ttl,
+                    1,  # maintenance: requeue dead workers' messages of this queue
+                    self._max_unpack_size(),
+                ],
+                keys=[self.namespace],
+            )
+
+
+class KeepAlive(Middleware):
+    """Runs `CourtdocBroker.keep_alive` on a thread for as long as a worker runs."""
+
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        assert isinstance(broker, CourtdocBroker)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, args=(broker,), name="keep-alive", daemon=True)
+        self._thread.start()
+
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        # Only after the worker threads finished: a graceful stop may wait for a long check.
+        self._stop.set()
+
+    def _run(self, broker: CourtdocBroker) -> None:
+        failing = False
+        while not self._stop.is_set():
+            try:
+                broker.keep_alive()
+                if failing:
+                    log.info("keep_alive.recovered")
+                failing = False
+            except Exception as exc:  # Redis away: keep trying, log once per outage
+                if not failing:
+                    log.warning("keep_alive.failed", error=str(exc))
+                failing = True
+            self._stop.wait(self.interval_s)
+
+
+def build_broker(
+    settings: Settings, redis_url: str, namespace: str, extra: list[Any] | None = None
+) -> CourtdocBroker:
+    """The broker with the middleware the service relies on.
+
+    Not used on purpose: Dramatiq's group completion callbacks and Results (their counters are not
+    idempotent when a message is redelivered after a killed worker — the filing barrier in
+    `filings.py` is), AgeLimit (a filing is never too old to check), and the Prometheus
+    middleware (per-process HTTP exporters; our metrics are aggregated in Redis instead so one
+    scrape of the API covers every worker on every machine).
+    """
+    middleware: list[Any] = [
+        TimeLimit(),
+        ShutdownNotifications(),
+        Retries(max_retries=20, min_backoff=1_000, max_backoff=300_000),
+        CurrentMessage(),
+        KeepAlive(settings.heartbeat_interval_s),
+        *(extra or []),
+    ]
+    return CourtdocBroker(
+        url=redis_url,
+        namespace=namespace,
+        middleware=middleware,
+        heartbeat_timeout=int(settings.heartbeat_timeout_s * 1000),
+        # Random maintenance stays on as a second line; keep_alive is what bounds recovery.
+        maintenance_chance=1000,
+    )

@@ -1,0 +1,60 @@
+"""The Redis key layout of the service, in one place (every key starts with the namespace)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    namespace: str
+
+    @property
+    def dramatiq(self) -> str:
+        """Namespace of Dramatiq's own keys (queues, acks, heartbeats)."""
+        return f"{self.namespace}:dq"
+
+    @property
+    def outbox(self) -> str:
+        """Sorted set: filing id -> time (ms) of its callback's next attempt or claim expiry."""
+        return f"{self.namespace}:outbox"
+
+    @property
+    def metrics(self) -> str:
+        return f"{self.namespace}:metrics"
+
+    def filing(self, fid: str) -> str:
+        """Hash: the filing's metadata, progress counters and callback state."""
+        return f"{self.namespace}:filing:{fid}"
+
+    def reports(self, fid: str) -> str:
+        """Hash: file position -> FileReport JSON, each written once (HSETNX)."""
+        return f"{self.namespace}:filing:{fid}:reports"
+
+    def final(self, fid: str) -> str:
+        """String: id of the check_file message that completed the barrier."""
+        return f"{self.namespace}:filing:{fid}:final"
+
+    def report(self, fid: str) -> str:
+        """String: the FilingReport JSON."""
+        return f"{self.namespace}:filing:{fid}:report"
+
+    def callback_body(self, fid: str) -> str:
+        return f"{self.namespace}:filing:{fid}:callback"
+
+    def attempts(self, fid: str) -> str:
+        """List: one JSON object per callback attempt."""
+        return f"{self.namespace}:filing:{fid}:attempts"
+
+    def fault(self, point: str, fid: str) -> str:
+        return f"{self.namespace}:fault:{point}:{fid}"
+
+    def all_for(self, fid: str) -> list[str]:
+        return [
+            self.filing(fid),
+            self.reports(fid),
+            self.final(fid),
+            self.report(fid),
+            self.callback_body(fid),
+            self.attempts(fid),
+        ]

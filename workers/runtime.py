@@ -1,0 +1,171 @@
+"""Everything an API or worker process needs, built once from the settings.
+
+A `Runtime` owns its broker and its actors (declared on that broker, not on Dramatiq's global
+one), so a process — or a test — can hold several, each against its own Redis or namespace.
+Other modules declare their actors on a runtime through `ACTOR_FACTORIES` (the bulk
+re-validation module adds its factory there, on the `bulk` queue).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dramatiq
+import httpx
+import redis
+
+from .. import logs
+from ..blobstore import BlobStore
+from ..clients import Clients, load_clients
+from ..netguard import AddressPolicy, guarded_client
+from ..policy import Policy, load_policy
+from ..settings import Settings
+from .broker import CALLBACKS, CourtdocBroker, build_broker
+from .filings import FilingStore
+from .keys import Keys
+from .metrics import Metrics
+from .outbox import Outbox, OutboxPoller
+
+log = logs.get(__name__)
+
+
+class OutboxMiddleware(dramatiq.Middleware):
+    """Starts the outbox poller in every worker that serves the `callbacks` queue."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.poller: OutboxPoller | None = None
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        queues = getattr(worker, "queues", None)
+        if queues is not None and CALLBACKS not in queues:
+            return
+        deliver = self.runtime.actors["deliver_callback"]
+        self.poller = OutboxPoller(self.runtime.outbox, deliver.send, self.runtime.settings.outbox_poll_s)
+        self.poller.start()
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        if self.poller is not None:
+            self.poller.stop()
+            self.poller = None
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    redis_url: str
+    redis: redis.Redis
+    broker: CourtdocBroker
+    keys: Keys
+    blobs: BlobStore
+    policy: Policy
+    clients: Clients
+    filings: FilingStore
+    outbox: Outbox
+    metrics: Metrics
+    address_policy: AddressPolicy
+    actors: dict[str, dramatiq.Actor[Any, Any]] = field(default_factory=dict)
+    _http: httpx.Client | None = None
+
+    @property
+    def http(self) -> httpx.Client:
+        """The callback HTTP client: no redirects, no private addresses, the callback timeout."""
+        if self._http is None:
+            self._http = guarded_client(self.address_policy, self.settings.callback_timeout_s)
+        return self._http
+
+    def status_url(self, fid: str) -> str:
+        base = (self.settings.public_url or "").rstrip("/")
+        return f"{base}/v1/filings/{fid}"
+
+    def report_path(self, fid: str) -> Path:
+        return self.settings.report_dir / fid[:2] / f"{fid}.json"
+
+    def write_report_file(self, fid: str, document: dict[str, Any]) -> Path:
+        """The audit copy of a decided filing, independent of Redis retention (fsync'd)."""
+        path = self.report_path(fid)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(document, fh, ensure_ascii=False, indent=2)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        return path
+
+    def read_report_file(self, fid: str) -> dict[str, Any] | None:
+        try:
+            data: dict[str, Any] = json.loads(self.report_path(fid).read_text(encoding="utf-8"))
+            return data
+        except (OSError, ValueError):
+            return None
+
+    def submit(self, fid: str, record: dict[str, Any]) -> None:
+        """Record a filing and enqueue one check per file (after its files are stored)."""
+        self.filings.create(fid, record)
+        check = self.actors["check_file"]
+        for index in range(int(record["nfiles"])):
+            check.send(fid, index)
+        self.metrics.received()
+
+    def retention_s(self) -> float:
+        return self.settings.retention_days * 86400
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+        self.broker.close()
+        self.redis.close()
+
+
+#: Functions that declare actors on a runtime; each returns {actor name: actor}.
+ActorFactory = Callable[[Runtime], dict[str, Any]]
+
+
+def _intake_actors(rt: Runtime) -> dict[str, Any]:
+    from .actors import declare
+
+    return declare(rt)
+
+
+ACTOR_FACTORIES: list[ActorFactory] = [_intake_actors]
+
+
+def clients_path(settings: Settings) -> Path:
+    return settings.clients_file or settings.data_dir / "clients.toml"
+
+
+def build_runtime(
+    settings: Settings, redis_url: str | None = None, clients: Clients | None = None
+) -> Runtime:
+    url = redis_url or settings.redis_url
+    if not url:
+        raise ValueError("no Redis: set COURTDOC_REDIS_URL (or REDIS_URL)")
+    keys = Keys(settings.namespace)
+    client = redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    rt = Runtime(
+        settings=settings,
+        redis_url=url,
+        redis=client,
+        broker=build_broker(settings, url, keys.dramatiq),
+        keys=keys,
+        blobs=BlobStore(settings.blob_dir),
+        policy=load_policy(settings.policy),
+        clients=clients if clients is not None else load_clients(clients_path(settings)),
+        filings=FilingStore(client, keys),
+        outbox=Outbox(client, keys, settings.callback_lease_s),
+        metrics=Metrics(client, keys),
+        address_policy=AddressPolicy(settings.callback_allow_networks),
+    )
+    rt.broker.add_middleware(OutboxMiddleware(rt))
+    for factory in ACTOR_FACTORIES:
+        rt.actors.update(factory(rt))
+    log.debug("runtime.ready", redis=url.split("@")[-1], namespace=settings.namespace, at=time.time())
+    return rt
