@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 import redis
-
 from courtdoc.redisserver import RedisServer, RedisServerError, redis_server_binary
 
 

@@ -26,7 +26,6 @@ from typing import Any
 
 import httpx
 import uvicorn
-
 from courtdoc.api import create_app
 from courtdoc.clients import new_secret
 from courtdoc.redisserver import free_port

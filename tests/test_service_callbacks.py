@@ -6,8 +6,6 @@ import ipaddress
 from pathlib import Path
 
 import pytest
-from standardwebhooks import Webhook
-
 from courtdoc.netguard import AddressPolicy
 from courtdoc.webhooks import next_delay, parse_retry_after
 from courtdoc.workers.runner import start_worker
@@ -21,6 +19,7 @@ from service_harness import (
     wait_until,
     write_clients,
 )
+from standardwebhooks import Webhook
 
 
 def test_receiver_down_then_up_same_webhook_id_every_attempt_logged(
