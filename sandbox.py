@@ -7,8 +7,8 @@ so a fresh child costs a few milliseconds, and a child is reused until it is kil
 or has grown beyond the recycle threshold — the bound costs little per file.
 
 While it waits, the parent samples the child's memory from /proc, so every run reports the
-child's peak resident memory, and a child that dies from a signal while holding more than half
-of its address-space limit is reported as out of memory: native libraries (PDFium) abort when
+child's peak resident memory, and a child that dies from a signal while holding more than three
+quarters of its address-space limit is reported as out of memory: native libraries (PDFium) abort when
 an allocation fails under RLIMIT_AS instead of raising MemoryError.
 """
 
@@ -20,6 +20,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import resource
+import signal
 import threading
 import time
 from collections import deque
@@ -50,8 +51,9 @@ _QUIET_LOGGERS = ("pypdf", "pdfminer", "PIL")
 # Parent-side sampling of the child's /proc: first after 5 ms, then every 50 ms at most.
 _FIRST_SAMPLE_S = 0.005
 _MAX_SAMPLE_S = 0.05
-# A child killed by a signal while its address space is above this share of the limit ran out of memory.
-_MEMORY_DEATH_SHARE = 0.5
+# A child killed by a signal while its address space was above this share of the limit ran out
+# of memory (an idle child with the preloaded libraries maps about a quarter of the default limit).
+_MEMORY_DEATH_SHARE = 0.75
 
 
 @dataclass
@@ -105,6 +107,9 @@ def _reset_peak() -> None:
 
 
 def _child_main(conn: multiprocessing.connection.Connection, memory_limit: int, recycle_rss: int) -> None:
+    # Own process group: helpers a checker starts (LibreOffice for .doc) die with the child.
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
     resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     for name in _QUIET_LOGGERS:
@@ -145,6 +150,11 @@ class _Child:
     conn: multiprocessing.connection.Connection
 
     def kill(self) -> None:
+        """Kill the child and its process group (subprocesses a checker started)."""
+        pid = self.process.pid
+        if pid is not None and self.process.exitcode is None:  # not yet reaped: the group is its own
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
         if self.process.is_alive():
             self.process.kill()
         self.process.join(5)
