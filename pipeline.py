@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from . import messages
-from .checks import common, doc, ooxml, xlsx
+from .checks import common, doc, doc_convert, ooxml, textrules, xlsx, xlsx_fonts
 from .checks.docx import package as docx_package
+from .checks.docx import text as docx_text
 from .checks.findings import Issue, Issues
 from .checks.image import scan as image_scan
 from .checks.pdf import scan as pdf_scan
@@ -76,7 +77,10 @@ def _inspect_docx(path: Path, policy: Policy, result: Inspection) -> None:
     if zf is None:
         return
     with zf:
-        docx_package.read_main_part(zf, result.issues)
+        main = docx_package.read_main_part(zf, result.issues)
+        if main is not None:
+            inventory = docx_text.read_text(zf, main)
+            result.text = textrules.judge_text(inventory, policy, result.issues)
 
 
 def _inspect_xlsx(path: Path, policy: Policy, result: Inspection) -> None:
@@ -84,13 +88,38 @@ def _inspect_xlsx(path: Path, policy: Policy, result: Inspection) -> None:
     if zf is None:
         return
     with zf:
-        xlsx.check_workbook(zf, result.issues)
+        if xlsx.check_workbook(zf, result.issues):
+            inventory = xlsx_fonts.read_text(zf)
+            result.text = textrules.judge_text(inventory, policy, result.issues, spreadsheet=True)
 
 
 def _inspect_doc(path: Path, policy: Policy, result: Inspection) -> None:
     ole = doc.check_doc(path, result.issues)
-    if ole is not None:
-        ole.close()
+    if ole is None:
+        return
+    ole.close()
+    # The text is checked on a .docx that LibreOffice makes from it; never a silent pass.
+    soffice = doc_convert.find_soffice()
+    if soffice is None:
+        result.issues.add(
+            "doc.unsupported",
+            observed="LibreOffice is not installed",
+            detail="the converter for .doc files, LibreOffice, is not installed on the checking server",
+        )
+        return
+    bounds = policy.doc
+    try:
+        with (
+            doc_convert.converted_docx(
+                path, soffice=soffice, timeout=bounds.convert_timeout_seconds, memory_mb=bounds.convert_memory_mb
+            ) as converted,
+            zipfile.ZipFile(converted) as zf,
+        ):
+            inventory = docx_text.read_text(zf)
+    except (doc_convert.ConversionError, zipfile.BadZipFile, OSError) as exc:
+        result.issues.add("doc.unsupported", observed=str(exc)[:300], detail=str(exc)[:200])
+        return
+    result.text = textrules.judge_text(inventory, policy, result.issues)
 
 
 def _inspect_jpeg(path: Path, policy: Policy, result: Inspection) -> None:
