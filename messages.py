@@ -39,7 +39,17 @@ def render(rule: str, lang: str, params: dict[str, Any]) -> str:
     entry = catalogue().get(rule)
     if entry is None:
         return rule
-    return _pick(entry["text"], lang).format_map(_Defaulting(params))
+    return _pick(entry["text"], lang).format_map(_Defaulting(_localise(params, lang)))
+
+
+def _localise(params: dict[str, Any], lang: str) -> dict[str, Any]:
+    """A parameter "@ui:KEY" is a phrase from the [ui] table in the reader's language
+    (itself filled from the other parameters), so checks can name things without sentences."""
+    out = dict(params)
+    for key, value in params.items():
+        if isinstance(value, str) and value.startswith("@ui:"):
+            out[key] = ui(value[4:], lang).format_map(_Defaulting(params))
+    return out
 
 
 def title(rule: str, lang: str) -> str:

@@ -9,6 +9,7 @@ the run. `validate_filing` adds the checks that look at the files together.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -17,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from . import messages
-from .checks import common, doc, doc_convert, ooxml, textrules, xlsx, xlsx_fonts
+from .checks import common, doc, doc_convert, ooxml, outline, textrules, xlsx, xlsx_fonts
 from .checks.docx import package as docx_package
 from .checks.docx import text as docx_text
+from .checks.filing import metadata as filing_metadata
+from .checks.filing import rules as filing_rules
 from .checks.findings import Issue, Issues
 from .checks.image import scan as image_scan
 from .checks.pdf import scan as pdf_scan
@@ -38,6 +41,7 @@ class Inspection:
     issues: Issues = field(default_factory=Issues)
     text: TextSummary | None = None
     pages: list[PageInfo] = field(default_factory=list)
+    outline: dict[str, Any] | None = None
 
 
 def sha256_file(path: Path) -> str:
@@ -156,6 +160,18 @@ def _content_matches(ext: str, sniffed: Sniffed, policy: Policy, issues: Issues)
     return common.check_content_type(ext, sniffed, policy, issues)
 
 
+def _outline(path: Path, fmt: str | None, policy: Policy, result: Inspection) -> dict[str, Any] | None:
+    """The document's outline for the filing checks; never fails the file. A file already
+    refused (damaged, encrypted, hostile) is not read further."""
+    if any(policy.rules.get(i.rule) == "reject" for i in result.issues):
+        return None
+    try:
+        found = outline.extract(path, fmt, policy)
+    except Exception:  # the outline is an aid to the filing checks, not a verdict on the file
+        return None
+    return found.to_dict() if found is not None else None
+
+
 def inspect(path: Path, ext: str, policy: Policy) -> Inspection:
     """Sniff the content and run the format's checkers in order. Runs inside the sandbox."""
     sniffed = sniff(path)
@@ -165,6 +181,7 @@ def inspect(path: Path, ext: str, policy: Policy) -> Inspection:
     inspector = _INSPECTORS.get(sniffed.format)
     if inspector is not None:
         inspector(path, policy, result)
+    result.outline = _outline(path, sniffed.format, policy, result)
     return result
 
 
@@ -242,6 +259,7 @@ def validate_file(
     if size_ok and ext is not None:
         inspection = _run_bounded(path, ext, policy, pool)
         issues.extend(inspection.issues)
+        filing_rules.check_outline(name, inspection.outline, policy, issues)
     findings = render_findings(issues, policy, lang)
     return FileReport(
         name=name,
@@ -252,32 +270,43 @@ def validate_file(
         findings=findings,
         text=inspection.text,
         pages=inspection.pages,
+        outline=inspection.outline,
     )
 
 
-def filing_issues(reports: Sequence[FileReport], declared: Sequence[dict[str, Any]] | None) -> Issues:
-    """Checks on the files together: duplicates, and the count against declared documents."""
+def filing_checks(
+    reports: Sequence[FileReport],
+    declared: Sequence[dict[str, Any]] | None = None,
+    metadata: dict[str, Any] | None = None,
+    *,
+    policy: Policy | None = None,
+    today: dt.date | None = None,
+) -> tuple[Issues, list[dict[str, Any]]]:
+    """Checks on the files together (see checks/filing/rules.py), and the matching table.
+
+    `declared` is the filer's list of documents; `metadata` the filing's metadata (file roles,
+    proceeding, dates, and possibly its own `declared` list, which `declared` overrides).
+    Raises `MetadataError` when the metadata is malformed."""
+    policy = policy or default_policy()
+    meta = filing_metadata.parse_metadata(metadata or {})
+    if declared is not None:
+        meta.declared = filing_metadata.parse_declared(list(declared))
+    docs = [filing_rules.FiledDocument(r.name, r.sha256, r.outline) for r in reports]
     issues = Issues()
-    first_by_hash: dict[str, FileReport] = {}
-    for report in reports:
-        first = first_by_hash.setdefault(report.sha256, report)
-        if first is not report:
-            issues.add(
-                "filing.duplicate",
-                location={"file": report.name},
-                observed=report.sha256,
-                name=report.name,
-                other=first.name,
-            )
-    if declared is not None and len(declared) != len(reports):
-        issues.add(
-            "filing.count_mismatch",
-            observed=len(reports),
-            expected=len(declared),
-            files=len(reports),
-            declared=len(declared),
-        )
-    return issues
+    rows = filing_rules.check_filing(docs, meta, policy, issues, today)
+    return issues, rows
+
+
+def filing_issues(
+    reports: Sequence[FileReport],
+    declared: Sequence[dict[str, Any]] | None,
+    metadata: dict[str, Any] | None = None,
+    *,
+    policy: Policy | None = None,
+    today: dt.date | None = None,
+) -> Issues:
+    """Checks on the files together: duplicates, declared documents, time limits."""
+    return filing_checks(reports, declared, metadata, policy=policy, today=today)[0]
 
 
 def validate_filing(
@@ -289,13 +318,19 @@ def validate_filing(
     lang: str = "en",
     reports: Sequence[FileReport] | None = None,
     filing_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    today: dt.date | None = None,
 ) -> FilingReport:
-    """Check every file (unless their reports are given) and the filing as a whole."""
+    """Check every file (unless their reports are given) and the filing as a whole.
+
+    Raises `MetadataError` (a ValueError naming the key) when `metadata` is malformed; validate
+    it at intake with `checks.filing.metadata.parse_metadata` to refuse it before any work."""
     policy = policy or default_policy()
     if reports is None:
         names = names or [Path(p).name for p in paths]
         reports = [validate_file(p, policy, name=n, lang=lang) for p, n in zip(paths, names, strict=True)]
-    findings = render_findings(filing_issues(reports, declared), policy, lang)
+    issues, matching = filing_checks(reports, declared, metadata, policy=policy, today=today)
+    findings = render_findings(issues, policy, lang)
     verdict = decide(findings + [f for r in reports for f in r.findings])
     return FilingReport(
         policy=policy.summary(),
@@ -304,4 +339,5 @@ def validate_filing(
         files=list(reports),
         id=filing_id,
         lang=lang,
+        matching=matching,
     )

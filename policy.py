@@ -71,6 +71,8 @@ class Fonts:
     size_tolerance_pt: float
     max_deviating_share: float
     exempt_parts: list[str]
+    # PDF only: text this close to the top/bottom edge is a running head/foot (see the TOML).
+    pdf_margin_mm: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,29 @@ class Ocr:
 
 
 @dataclass(frozen=True)
+class Filing:
+    """Filing-level checks: matching declared documents to files, titles, time limits."""
+
+    match_threshold: float
+    title_weight: float
+    name_title_threshold: float
+    duplicate_text_similarity: float
+    duplicate_text_min_words: int
+    title_lines: int
+    layout_changes_for_new_document: int
+    page_count_tolerance: int
+    civil_limit_months: int
+    criminal_against_limit_months: int
+    ocr_timeout_seconds: float
+    ocr_languages: list[str]
+    application_types: list[str]
+    start_types: list[str]
+    noise_words: list[str]
+    abbreviations: dict[str, str]
+    document_types: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
 class Policy:
     policy: PolicyMeta
     limits: Limits
@@ -149,6 +174,7 @@ class Policy:
     colour: Colour
     legibility: Legibility
     ocr: Ocr
+    filing: Filing
     rules: dict[str, str]
     sha256: str = field(default="", compare=False)
     source: str = field(default="", compare=False)

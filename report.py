@@ -88,6 +88,9 @@ class FileReport:
     findings: list[Finding] = field(default_factory=list)
     text: TextSummary | None = None
     pages: list[PageInfo] = field(default_factory=list)
+    # What the filing checks read from the document: title, list of attachments, page starts,
+    # text fingerprint (see checks/outline.py); None when the format has none or parsing failed.
+    outline: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +102,7 @@ class FileReport:
             "findings": [f.to_dict() for f in self.findings],
             "text": asdict(self.text) if self.text is not None else None,
             "pages": [p.to_dict() for p in self.pages],
+            "outline": self.outline,
         }
 
     @classmethod
@@ -115,6 +119,7 @@ class FileReport:
             if text
             else None,
             pages=[PageInfo.from_dict(p) for p in d.get("pages", [])],
+            outline=d.get("outline"),
         )
 
 
@@ -126,6 +131,8 @@ class FilingReport:
     files: list[FileReport] = field(default_factory=list)
     id: str | None = None
     lang: str = "en"
+    # Declared entry → file, with the similarity score (one row per entry or unmatched file).
+    matching: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
@@ -138,6 +145,7 @@ class FilingReport:
                 "verdict": self.verdict,
                 "findings": [f.to_dict() for f in self.findings],
                 "files": [f.to_dict() for f in self.files],
+                "matching": self.matching,
             }
         )
         return d
@@ -151,6 +159,7 @@ class FilingReport:
             files=[FileReport.from_dict(f) for f in d.get("files", [])],
             id=d.get("id"),
             lang=d.get("lang", "en"),
+            matching=d.get("matching") or [],
         )
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -6,6 +6,10 @@ packages=(
     # LibreOffice without a GUI: converts legacy .doc files to .docx for the font and
     # line-spacing checks (about 200 MB, 50 packages; ~25 s to install on a fresh Debian 12).
     libreoffice-writer-nogui
+    # A Cyrillic TTF with every Kazakh letter, for the PDF filings in fixtures/generate_filings.py.
+    fonts-dejavu-core
+    # OCR of the top of a scan's first page, to read its title (filing checks); optional at run time.
+    tesseract-ocr tesseract-ocr-rus tesseract-ocr-kaz
 )
 [ ${#packages[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

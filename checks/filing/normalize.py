@@ -1,0 +1,297 @@
+"""Comparable tokens for document titles and file names written in Kazakh, Russian or English.
+
+A title or a file name becomes a list of weighted tokens: the text is lower-cased (ё → е),
+abbreviations are expanded (дов-ть → доверенность), page and copy counts ("на 3 л.",
+"3 парақта", "в 2 экз.") and noise words (копия, көшірме, scan …) are dropped, every word is
+reduced to a Latin phonetic skeleton (so «Доверенность», «Doverennost» and «doverennost'»
+agree, and so do Kazakh letters and their Latin spellings: қ/q/k, ң/ng/n, ұ/ү/u …) and to a
+crude stem (so «решение» and «решения», «анықтама» and «анықтамасы» agree). Phrases naming a
+document type in any of the three languages (доверенность, сенімхат, power of attorney) become
+one concept token, so a Russian entry matches a Kazakh file name. `similarity` compares two
+token lists with a soft Dice score in [0, 1].
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+# (key, weight, concepts): concepts is non-empty for a document-type token.
+Token = tuple[str, float, frozenset[str]]
+
+CONCEPT_WEIGHT = 2.0
+WORD_WEIGHT = 1.0
+NUMBER_WEIGHT = 0.3
+_MIN_STEM = 3
+
+_CYRILLIC = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
+    "и": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
+    "с": "s", "т": "t", "у": "u", "ф": "f", "х": "h", "ц": "c", "ч": "ch", "ш": "sh", "щ": "sh",
+    "ъ": "", "ы": "i", "ь": "", "э": "e", "ю": "u", "я": "a",
+    "ә": "a", "ғ": "g", "қ": "k", "ң": "n", "ө": "o", "ұ": "u", "ү": "u", "һ": "h", "і": "i",
+    "є": "e", "ї": "i", "ў": "u",
+}  # fmt: skip
+# Latin letters that NFKD does not decompose, and Kazakh Latin (2021) spellings.
+_LATIN_SPECIAL = {"ı": "i", "ş": "sh", "ç": "ch", "ß": "ss", "ø": "o", "æ": "ae", "œ": "oe", "'": ""}
+# Applied in order to the Latin form: transliteration variants collapse to one spelling.
+_REDUCTIONS = (
+    ("shch", "sh"), ("sch", "sh"), ("zh", "z"), ("kh", "h"), ("x", "h"), ("tsh", "c"), ("ts", "c"),
+    ("tch", "c"), ("ch", "c"), ("yu", "u"), ("ju", "u"), ("iu", "u"), ("ya", "a"), ("ja", "a"),
+    ("ia", "a"), ("yo", "o"), ("jo", "o"), ("ye", "e"), ("je", "e"), ("ng", "n"), ("ph", "f"),
+    ("y", "i"), ("j", "i"), ("w", "v"), ("q", "k"), ("gh", "g"),
+)  # fmt: skip
+_DOUBLE = re.compile(r"(.)\1+")
+# Inflection endings on the Latin skeleton (Russian cases, Kazakh case/plural/possessive suffixes,
+# English plural); stripped longest first while the stem keeps at least _MIN_STEM letters.
+_ENDINGS = tuple(
+    sorted(
+        {
+            "ogo", "ego", "omu", "emu", "imi", "ami", "ah", "ih", "ov", "ev", "oi", "ei", "om", "em",
+            "am", "im", "ie", "a", "e", "i", "u", "o", "s", "es",
+            "nin", "din", "tin", "in", "si", "ni", "di", "ti", "ga", "ge", "ka", "ke", "na", "ne",
+            "da", "de", "ta", "te", "dan", "den", "tan", "ten", "nan", "nen", "lar", "ler", "dar",
+            "der", "tar", "ter", "mn", "men", "ben", "pen",
+        },
+        key=len,
+        reverse=True,
+    )
+)  # fmt: skip
+
+_WORDS = re.compile(r"[^\W_]+", re.UNICODE)
+_LETTER_DIGIT = re.compile(r"(?<=\D)(?=\d)|(?<=\d)(?=\D)")
+_CAMEL = re.compile(r"(?<=[a-zа-яёәғқңөұүһі])(?=[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ])")
+
+# Page and copy counts inside a title: "на 3 л.", "на 3-х листах", "(3 л.)", "3 парақта",
+# "3 бет", "on 3 pages", "в 2 экз.", "2 данада".
+PAGES_PATTERN = re.compile(
+    r"(?:\(\s*)?(?:\bна\s+|\bon\s+)?(?P<n>\d{1,4})\s*(?:-?\s*(?:х|ти|ми|и))?\s*"
+    r"(?P<unit>листах|листа|лист(?:ов)?|л\b\.?|парақта|парақтан|парақ(?:қа)?|п\.|беттен|бетте|бет\b|"
+    r"pages|page|pp\b\.?|p\b\.?|sheets?)\s*\)?",
+    re.IGNORECASE,
+)
+COPIES_PATTERN = re.compile(
+    r"(?:\bв\s+)?\d{1,3}\s*(?:-?\s*(?:х|ти|ми))?\s*(?:экз\b\.?|экземпляр\w*|данада|дана\b|copies|copy\b)",
+    re.IGNORECASE,
+)
+
+STOP_WORDS = frozenset(
+    ["о", "об", "от", "на", "в", "во", "по", "с", "со", "к", "ко", "и", "или", "для", "из", "за", "у", "при", "до", "без", "а", "также", "его", "ее", "её", "их", "туралы", "бойынша", "және", "мен", "бен", "пен", "үшін", "немесе", "жөнінде", "қатысты", "of", "the", "for", "on", "and", "or", "a", "an", "to", "from", "in", "by", "with", "at", "as", "no", "nr"]
+)
+
+
+def _fold_latin(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in _CYRILLIC:
+            out.append(_CYRILLIC[ch])
+        elif ch in _LATIN_SPECIAL:
+            out.append(_LATIN_SPECIAL[ch])
+        elif ch.isascii():
+            out.append(ch)
+        else:
+            base = unicodedata.normalize("NFKD", ch)
+            out.append("".join(c for c in base if not unicodedata.combining(c)))
+    return "".join(out)
+
+
+@lru_cache(maxsize=8192)
+def skeleton(word: str) -> str:
+    """A lower-case word → its Latin phonetic skeleton (transliteration variants collapsed)."""
+    latin = _DOUBLE.sub(r"\1", _fold_latin(word.lower()))
+    for a, b in _REDUCTIONS:
+        if a in latin:
+            latin = latin.replace(a, b)
+    return _DOUBLE.sub(r"\1", latin)
+
+
+@lru_cache(maxsize=8192)
+def stem(word: str) -> str:
+    """The skeleton of a word with up to two inflection endings removed."""
+    s = skeleton(word)
+    for _ in range(2):
+        for ending in _ENDINGS:
+            if s.endswith(ending) and len(s) - len(ending) >= _MIN_STEM:
+                s = s[: -len(ending)]
+                break
+        else:
+            break
+    return s
+
+
+def split_words(text: str, *, camel: bool = False) -> list[str]:
+    """Lower-case words and numbers of a text (underscores and punctuation separate them)."""
+    if camel:
+        text = _CAMEL.sub(" ", text)
+    text = unicodedata.normalize("NFC", text).lower().replace("ё", "е")
+    words: list[str] = []
+    for w in _WORDS.findall(text):
+        words.extend(p for p in _LETTER_DIGIT.split(w) if p)
+    return words
+
+
+def strip_counts(text: str) -> str:
+    """Remove page and copy counts ("на 3 л.", "3 парақта", "в 2 экз.") from a title."""
+    return COPIES_PATTERN.sub(" ", PAGES_PATTERN.sub(" ", text))
+
+
+@dataclass
+class Lexicon:
+    """Document types, abbreviations and noise words compiled for fast tokenisation."""
+
+    phrases: dict[str, list[tuple[tuple[str, ...], frozenset[str]]]] = field(default_factory=dict)
+    noise: frozenset[str] = frozenset()
+    abbreviations: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
+
+    @classmethod
+    def build(
+        cls,
+        document_types: Mapping[str, Iterable[str]],
+        noise_words: Iterable[str] = (),
+        abbreviations: Mapping[str, str] | None = None,
+    ) -> Lexicon:
+        lex = cls(noise=frozenset(stem(w) for phrase in noise_words for w in split_words(phrase)))
+        for short, full in sorted((abbreviations or {}).items(), key=lambda kv: -len(kv[0])):
+            pattern = re.compile(r"(?<![^\W_])" + re.escape(short.lower()) + r"(?![^\W_])")
+            lex.abbreviations.append((pattern, full.lower()))
+        by_phrase: dict[tuple[str, ...], set[str]] = {}
+        for concept, phrases in document_types.items():
+            for phrase in phrases:
+                key = tuple(stem(w) for w in split_words(lex.expand(phrase)) if w not in STOP_WORDS)
+                if key:
+                    by_phrase.setdefault(key, set()).add(concept)
+        for key, concepts in by_phrase.items():
+            lex.phrases.setdefault(key[0], []).append((key, frozenset(concepts)))
+        for candidates in lex.phrases.values():
+            candidates.sort(key=lambda kc: -len(kc[0]))
+        return lex
+
+    def expand(self, text: str) -> str:
+        text = unicodedata.normalize("NFC", text).lower().replace("ё", "е")
+        for pattern, full in self.abbreviations:
+            text = pattern.sub(full, text)
+        return text
+
+    def tokens(self, text: str, *, filename: bool = False) -> list[Token]:
+        """Weighted tokens of a title or a file name (give `filename=True` for names)."""
+        return list(self._tokens(text, filename))
+
+    @lru_cache(maxsize=4096)  # noqa: B019 — a lexicon lives as long as its policy
+    def _tokens(self, text: str, filename: bool) -> tuple[Token, ...]:
+        if filename:
+            text = _strip_extension(text)
+            text = _CAMEL.sub(" ", text)
+        text = strip_counts(self.expand(text))
+        stems: list[str] = []
+        numbers: list[str] = []
+        for w in split_words(text):
+            if w in STOP_WORDS:
+                continue
+            if w.isdigit():
+                numbers.append(w.lstrip("0") or "0")
+                continue
+            if len(w) < 2:
+                continue
+            s = stem(w)
+            if s in self.noise:
+                continue
+            stems.append(s)
+        out: list[Token] = []
+        i = 0
+        while i < len(stems):
+            match = self._phrase_at(stems, i)
+            if match is not None:
+                length, concepts = match
+                out.append(("#" + "|".join(sorted(concepts)), CONCEPT_WEIGHT, concepts))
+                i += length
+                continue
+            out.append((stems[i], WORD_WEIGHT, frozenset()))
+            i += 1
+        out.extend((n, NUMBER_WEIGHT, frozenset()) for n in numbers)
+        return tuple(out)
+
+    def _phrase_at(self, stems: list[str], i: int) -> tuple[int, frozenset[str]] | None:
+        for key, concepts in self.phrases.get(stems[i], ()):
+            if tuple(stems[i : i + len(key)]) == key:
+                return len(key), concepts
+        return None
+
+    def concepts(self, tokens: Iterable[Token]) -> frozenset[str]:
+        found: set[str] = set()
+        for _, _, c in tokens:
+            found |= c
+        return frozenset(found)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+
+def _strip_extension(name: str) -> str:
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    stem_part, dot, ext = base.rpartition(".")
+    if dot and stem_part and 1 <= len(ext) <= 5 and ext.isalnum():
+        return stem_part
+    return base
+
+
+def _one_edit(a: str, b: str) -> bool:
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i:] == b[i + 1 :]
+
+
+def token_similarity(a: Token, b: Token) -> float:
+    ka, _, ca = a
+    kb, _, cb = b
+    if ca or cb:
+        return 1.0 if ca & cb else 0.0
+    if ka == kb:
+        return 1.0
+    if ka.isdigit() or kb.isdigit():
+        return 0.0
+    n = min(len(ka), len(kb))
+    lcp = 0
+    while lcp < n and ka[lcp] == kb[lcp]:
+        lcp += 1
+    longest = max(len(ka), len(kb))
+    if lcp >= 4 and lcp / longest >= 0.7:
+        return lcp / longest
+    if n >= 5 and _one_edit(ka, kb):
+        return 0.8
+    return 0.0
+
+
+def similarity(a: list[Token], b: list[Token]) -> float:
+    """Soft Dice of two token lists in [0, 1]; a side covered completely scores at least 0.85
+    (when it carries a document type or two words); different document types cap it at 0.3."""
+    if not a or not b:
+        return 0.0
+    best_a = [max(token_similarity(x, y) for y in b) for x in a]
+    best_b = [max(token_similarity(y, x) for x in a) for y in b]
+    wa = sum(t[1] for t in a)
+    wb = sum(t[1] for t in b)
+    got_a = sum(t[1] * s for t, s in zip(a, best_a, strict=True))
+    got_b = sum(t[1] * s for t, s in zip(b, best_b, strict=True))
+    score = (got_a + got_b) / (wa + wb)
+    if wa >= 2.0:
+        score = max(score, 0.85 * got_a / wa)
+    if wb >= 2.0:
+        score = max(score, 0.85 * got_b / wb)
+    ca = frozenset().union(*(t[2] for t in a))
+    cb = frozenset().union(*(t[2] for t in b))
+    if ca and cb and not ca & cb:
+        score = min(score, 0.3)
+    return round(score, 4)

@@ -1,0 +1,370 @@
+"""The filing-level rules, from the files' outlines and the filing's metadata.
+
+File rules (`check_outline`, run on each file's outline): the name matches the document's own
+title (`name.content_mismatch`, or `name.title_unreadable` when no title could be read) and one
+document per file (`file.multiple_documents`). Filing rules (`check_filing`): the same file twice
+(`filing.duplicate`, same bytes; `filing.duplicate_text`, same text in different files), and for
+each list of declared documents — the filer's list, and the application's own list of
+attachments — the count (`filing.count_mismatch`), a one-to-one matching of entries to files
+(`filing.declared_missing`, `filing.undeclared_file`), declared page counts
+(`filing.page_count`); and the application's time limit (`filing.deadline`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ...policy import Policy
+from ..findings import Issues
+from .assign import assign
+from .metadata import FilingMetadata, deadline
+from .normalize import Lexicon, Token, similarity
+
+LIST_DECLARED = "declared"
+LIST_APPLICATION = "application"
+
+_LEXICONS: dict[tuple[int, str], Lexicon] = {}
+
+
+def lexicon_for(policy: Policy) -> Lexicon:
+    """The policy's document types, noise words and abbreviations, compiled once per policy."""
+    key = (id(policy.filing), policy.sha256)
+    lexicon = _LEXICONS.get(key)
+    if lexicon is None:
+        rules = policy.filing
+        noise = list(rules.noise_words) + list(policy.names.generic_words)
+        lexicon = Lexicon.build(rules.document_types, noise, rules.abbreviations)
+        if len(_LEXICONS) > 8:
+            _LEXICONS.clear()
+        _LEXICONS[key] = lexicon
+    return lexicon
+
+
+# --- file rules -----------------------------------------------------------------------------------
+
+
+def document_starts(outline: dict[str, Any], policy: Policy) -> list[tuple[int, str]]:
+    """(page, title) where each document in the file begins; page 1 always begins one."""
+    titles: dict[int, str] = {1: ""}
+    for start in outline.get("page_starts") or []:
+        titles.setdefault(int(start["page"]), str(start.get("title") or ""))
+    if 1 in {int(s["page"]) for s in outline.get("page_starts") or []}:
+        titles[1] = next(str(s["title"]) for s in outline["page_starts"] if int(s["page"]) == 1)
+    runs = outline.get("layout") or []
+    need = policy.filing.layout_changes_for_new_document
+    for before, after in itertools.pairwise(runs):
+        changes = sum(before.get(k) != after.get(k) for k in ("size_mm", "orientation", "source"))
+        if changes >= need:
+            titles.setdefault(int(after["pages"][0]), "")
+    return sorted(titles.items())
+
+
+def check_outline(name: str, outline: dict[str, Any] | None, policy: Policy, issues: Issues) -> None:
+    """Rules 9 and 2 on one file: its name against its title, and one document in it."""
+    if outline is None:
+        return
+    lexicon = lexicon_for(policy)
+    title = outline.get("title")
+    if not title:
+        ocr = outline.get("ocr")
+        reason = {"unavailable": "@ui:title_no_ocr", "empty": "@ui:title_ocr_empty"}.get(
+            ocr or "", "@ui:title_no_text"
+        )
+        issues.add("name.title_unreadable", location={"page": 1}, observed=None, name=name, reason=reason)
+    else:
+        name_tokens = lexicon.tokens(name, filename=True)
+        title_tokens = lexicon.tokens(title)
+        in_name = lexicon.concepts(name_tokens)
+        in_title = lexicon.concepts(title_tokens)
+        in_head: frozenset[str] = frozenset()
+        for line in outline.get("head") or []:
+            in_head |= lexicon.concepts(lexicon.tokens(line))
+        score = similarity(name_tokens, title_tokens)
+        if (
+            in_name
+            and in_title
+            and not in_name & in_title
+            and not in_name & in_head
+            and score < policy.filing.name_title_threshold
+        ):
+            issues.add(
+                "name.content_mismatch",
+                location={"page": 1, "excerpt": title[:80]},
+                observed=title,
+                expected=name,
+                name=name,
+                title=title,
+            )
+    starts = document_starts(outline, policy)
+    if len(starts) >= 2:
+        pages = ", ".join(str(p) for p, _ in starts)
+        titles = "; ".join(f"{p}: {t}" for p, t in starts if t) or "-"
+        issues.add(
+            "file.multiple_documents",
+            location={"page": starts[1][0]},
+            observed=[{"page": p, "title": t or None} for p, t in starts],
+            name=name,
+            count=len(starts),
+            pages=pages,
+            titles=titles,
+        )
+
+
+# --- filing rules ---------------------------------------------------------------------------------
+
+
+@dataclass
+class FiledDocument:
+    """What the filing rules know of one file: its name, bytes' hash and outline."""
+
+    name: str
+    sha256: str
+    outline: dict[str, Any] | None = None
+
+    @property
+    def title(self) -> str | None:
+        return (self.outline or {}).get("title")
+
+
+def _sketch_similarity(a: Sequence[int], b: Sequence[int], k: int) -> float:
+    if not a or not b:
+        return 0.0
+    sa, sb = set(a), set(b)
+    union = sorted(sa | sb)[:k]
+    return sum(1 for h in union if h in sa and h in sb) / len(union)
+
+
+def _duplicates(docs: Sequence[FiledDocument], policy: Policy, issues: Issues) -> None:
+    first_by_hash: dict[str, FiledDocument] = {}
+    for doc in docs:
+        first = first_by_hash.setdefault(doc.sha256, doc)
+        if first is not doc:
+            issues.add(
+                "filing.duplicate",
+                location={"file": doc.name},
+                observed=doc.sha256,
+                name=doc.name,
+                other=first.name,
+            )
+    rules = policy.filing
+    unique = list(first_by_hash.values())
+    reported: set[str] = set()
+    for i, a in enumerate(unique):
+        fa = (a.outline or {}).get("fingerprint") or {}
+        if fa.get("words", 0) < rules.duplicate_text_min_words or a.name in reported:
+            continue
+        for b in unique[i + 1 :]:
+            fb = (b.outline or {}).get("fingerprint") or {}
+            if fb.get("words", 0) < rules.duplicate_text_min_words or b.name in reported:
+                continue
+            if fa.get("sha256") == fb.get("sha256"):
+                alike = 1.0
+            else:
+                alike = _sketch_similarity(fa.get("sketch") or [], fb.get("sketch") or [], 64)
+            if alike >= rules.duplicate_text_similarity:
+                reported.add(b.name)
+                issues.add(
+                    "filing.duplicate_text",
+                    location={"file": b.name},
+                    observed=round(alike, 3),
+                    expected=f"< {rules.duplicate_text_similarity:g}",
+                    name=b.name,
+                    other=a.name,
+                    percent=f"{alike * 100:.0f}",
+                )
+
+
+def _names_equal(a: str, b: str) -> bool:
+    return a.strip().casefold() == b.strip().casefold()
+
+
+class _Matcher:
+    def __init__(self, docs: Sequence[FiledDocument], policy: Policy) -> None:
+        self.policy = policy
+        self.lexicon = lexicon_for(policy)
+        self.name_tokens = [self.lexicon.tokens(d.name, filename=True) for d in docs]
+        self.title_tokens = [self.lexicon.tokens(d.title) if d.title else [] for d in docs]
+
+    def score(self, entry: dict[str, Any], j: int, doc: FiledDocument) -> float:
+        if entry.get("filename") and _names_equal(entry["filename"], doc.name):
+            return 1.0
+        entry_tokens: list[Token] = self.lexicon.tokens(entry["title"])
+        best = similarity(entry_tokens, self.name_tokens[j])
+        if entry.get("filename"):
+            best = max(
+                best, similarity(self.lexicon.tokens(entry["filename"], filename=True), self.name_tokens[j])
+            )
+        if self.title_tokens[j]:
+            best = max(best, self.policy.filing.title_weight * similarity(entry_tokens, self.title_tokens[j]))
+        return round(best, 3)
+
+
+def _check_list(
+    list_id: str,
+    entries: Sequence[dict[str, Any]],
+    docs: Sequence[FiledDocument],
+    policy: Policy,
+    issues: Issues,
+    params: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """Count, one-to-one matching and page counts of one list of declared documents."""
+    rules = policy.filing
+    location_list = {"list": list_id}
+    if len(entries) != len(docs):
+        issues.add(
+            "filing.count_mismatch",
+            location=dict(location_list),
+            observed=len(docs),
+            expected=len(entries),
+            files=len(docs),
+            declared=len(entries),
+            **params,
+        )
+    matcher = _Matcher(docs, policy)
+    scores = [[matcher.score(e, j, d) for j, d in enumerate(docs)] for e in entries]
+    pairs = {i: (j, s) for i, j, s in assign(scores, rules.match_threshold)}
+    matched_docs = {j for j, _ in pairs.values()}
+    rows: list[dict[str, Any]] = []
+    for i, entry in enumerate(entries):
+        number = entry.get("number") or str(i + 1)
+        row: dict[str, Any] = {
+            "list": list_id,
+            "entry": i + 1,
+            "number": number,
+            "title": entry["title"],
+            "pages": entry.get("pages"),
+            "file": None,
+            "score": None,
+            "file_pages": None,
+        }
+        if i in pairs:
+            j, s = pairs[i]
+            doc = docs[j]
+            outline = doc.outline or {}
+            row.update(file=doc.name, score=s, file_pages=outline.get("pages"))
+            declared_pages = entry.get("pages")
+            if (
+                declared_pages
+                and outline.get("pages_exact")
+                and outline.get("pages")
+                and abs(int(outline["pages"]) - int(declared_pages)) > rules.page_count_tolerance
+            ):
+                issues.add(
+                    "filing.page_count",
+                    location={**location_list, "entry": i + 1, "file": doc.name},
+                    observed=outline["pages"],
+                    expected=declared_pages,
+                    title=entry["title"],
+                    number=number,
+                    name=doc.name,
+                    pages=outline["pages"],
+                    declared=declared_pages,
+                    **params,
+                )
+        else:
+            closest = max(range(len(docs)), key=lambda j: scores[i][j], default=None)
+            issues.add(
+                "filing.declared_missing",
+                location={**location_list, "entry": i + 1},
+                observed=None,
+                expected=entry["title"],
+                title=entry["title"],
+                number=number,
+                closest=docs[closest].name if closest is not None else "-",
+                score=f"{scores[i][closest]:.2f}" if closest is not None else "0",
+                **params,
+            )
+        rows.append(row)
+    for j, doc in enumerate(docs):
+        if j in matched_docs:
+            continue
+        closest = max(range(len(entries)), key=lambda i: scores[i][j], default=None)
+        issues.add(
+            "filing.undeclared_file",
+            location={**location_list, "file": doc.name},
+            observed=doc.name,
+            name=doc.name,
+            closest=entries[closest]["title"] if closest is not None else "-",
+            score=f"{scores[closest][j]:.2f}" if closest is not None else "0",
+            **params,
+        )
+        rows.append(
+            {
+                "list": list_id,
+                "entry": None,
+                "number": None,
+                "title": None,
+                "pages": None,
+                "file": doc.name,
+                "score": None,
+                "file_pages": (doc.outline or {}).get("pages"),
+            }
+        )
+    return rows
+
+
+def find_application(docs: Sequence[FiledDocument], meta: FilingMetadata, policy: Policy) -> int | None:
+    """The application's index: the file with role `application`, else the first file whose title
+    or name is an application (one with a list of attachments first)."""
+    for j, doc in enumerate(docs):
+        if meta.roles.get(doc.name) == "application":
+            return j
+    lexicon = lexicon_for(policy)
+    kinds = set(policy.filing.application_types)
+    candidates = []
+    for j, doc in enumerate(docs):
+        concepts = lexicon.concepts(lexicon.tokens(doc.title)) if doc.title else frozenset()
+        if not concepts:
+            concepts = lexicon.concepts(lexicon.tokens(doc.name, filename=True))
+        if concepts & kinds:
+            candidates.append(j)
+    with_list = [j for j in candidates if (docs[j].outline or {}).get("attachments")]
+    chosen = with_list or candidates
+    return chosen[0] if chosen else None
+
+
+def check_filing(
+    docs: Sequence[FiledDocument],
+    meta: FilingMetadata,
+    policy: Policy,
+    issues: Issues,
+    today: dt.date | None = None,
+) -> list[dict[str, Any]]:
+    """Every filing rule; returns the matching table (one row per declared entry or file)."""
+    _duplicates(docs, policy, issues)
+    rows: list[dict[str, Any]] = []
+    if meta.declared is not None:
+        rows += _check_list(LIST_DECLARED, meta.declared, docs, policy, issues, {"list": "@ui:list_declared"})
+    app = find_application(docs, meta, policy)
+    if app is not None:
+        attachments = (docs[app].outline or {}).get("attachments") or []
+        if attachments:
+            others = [d for j, d in enumerate(docs) if j != app]
+            entries = [
+                {"title": a["title"], "pages": a.get("pages"), "number": a.get("number")} for a in attachments
+            ]
+            params = {"list": "@ui:list_application", "application": docs[app].name}
+            rows += _check_list(LIST_APPLICATION, entries, others, policy, issues, params)
+    limit = deadline(
+        meta,
+        policy.filing.civil_limit_months,
+        policy.filing.criminal_against_limit_months,
+        today or dt.date.today(),
+    )
+    if limit is not None and limit.filed > limit.last_day:
+        issues.add(
+            "filing.deadline",
+            observed=limit.filed.isoformat(),
+            expected=f"<= {limit.last_day.isoformat()}",
+            proceeding=limit.proceeding,
+            start=limit.start.isoformat(),
+            filed=limit.filed.isoformat(),
+            last_day=limit.last_day.isoformat(),
+            months=limit.months,
+            late_days=limit.late_days,
+        )
+    return rows
