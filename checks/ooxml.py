@@ -45,37 +45,37 @@ def open_package(path: Path, policy: Policy, issues: Issues, display: str) -> zi
     infos = zf.infolist()
     bounds = policy.archive
     total = sum(i.file_size for i in infos)
+    judged = [i for i in infos if i.file_size >= bounds.ratio_min_entry_bytes]
+    worst = max(judged, key=lambda i: i.file_size / max(i.compress_size, 1), default=None)
+    ratio = worst.file_size / max(worst.compress_size, 1) if worst is not None else 0.0
+    over = ""
+    location: dict[str, str] = {}
     if len(infos) > bounds.max_entries:
+        over = f"{len(infos)} parts > {bounds.max_entries}"
+    elif total > bounds.max_total_uncompressed_bytes:
+        over = f"{total} bytes > {bounds.max_total_uncompressed_bytes}"
+    elif worst is not None and ratio > bounds.max_entry_ratio:
+        over = f"{worst.filename}: ratio {ratio:.0f}:1 > {bounds.max_entry_ratio:g}:1"
+        location = {"part": worst.filename}
+    if over:
         issues.add(
             "file.archive_bomb",
-            observed=f"{len(infos)} parts",
-            expected=f"<= {bounds.max_entries}",
-            limit=f"{bounds.max_entries} parts",
+            location=location,
+            observed=over,
+            expected={
+                "max_total_uncompressed_bytes": bounds.max_total_uncompressed_bytes,
+                "max_entries": bounds.max_entries,
+                "max_entry_ratio": bounds.max_entry_ratio,
+            },
+            size_mb=f"{total / 1_048_576:.0f}",
+            parts=len(infos),
+            ratio=f"{ratio:.0f}",
+            limit_mb=f"{bounds.max_total_uncompressed_bytes / 1_048_576:.0f}",
+            limit_parts=bounds.max_entries,
+            limit_ratio=f"{bounds.max_entry_ratio:g}",
         )
         zf.close()
         return None
-    if total > bounds.max_total_uncompressed_bytes:
-        issues.add(
-            "file.archive_bomb",
-            observed=f"{total / 1_048_576:.0f} MB",
-            expected=f"<= {bounds.max_total_uncompressed_bytes / 1_048_576:.0f} MB",
-            limit=f"{bounds.max_total_uncompressed_bytes / 1_048_576:.0f} MB",
-        )
-        zf.close()
-        return None
-    for info in infos:
-        if info.file_size >= bounds.ratio_min_entry_bytes:
-            ratio = info.file_size / max(info.compress_size, 1)
-            if ratio > bounds.max_entry_ratio:
-                issues.add(
-                    "file.archive_bomb",
-                    location={"part": info.filename},
-                    observed=f"{info.filename}: ratio {ratio:.0f}:1",
-                    expected=f"<= {bounds.max_entry_ratio:g}:1",
-                    limit=f"{bounds.max_entry_ratio:g}:1",
-                )
-                zf.close()
-                return None
     return zf
 
 
