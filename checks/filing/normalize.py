@@ -45,17 +45,14 @@ _REDUCTIONS = (
     ("y", "i"), ("j", "i"), ("w", "v"), ("q", "k"), ("gh", "g"),
 )  # fmt: skip
 _DOUBLE = re.compile(r"(.)\1+")
-# Inflection endings on the Latin skeleton (Russian cases, Kazakh case/plural/possessive suffixes,
-# English plural); stripped longest first while the stem keeps at least _MIN_STEM letters.
+# Inflection endings on the Latin skeleton, stripped once (longest first) while the stem keeps
+# at least _MIN_STEM letters: Russian case endings and vowels, the English plural. Kazakh
+# suffixes chain (анықтама-сы, сенімхат-тың), so words are also `compatible` when one is the
+# other plus a short suffix.
 _ENDINGS = tuple(
     sorted(
-        {
-            "ogo", "ego", "omu", "emu", "imi", "ami", "ah", "ih", "ov", "ev", "oi", "ei", "om", "em",
-            "am", "im", "ie", "a", "e", "i", "u", "o", "s", "es",
-            "nin", "din", "tin", "in", "si", "ni", "di", "ti", "ga", "ge", "ka", "ke", "na", "ne",
-            "da", "de", "ta", "te", "dan", "den", "tan", "ten", "nan", "nen", "lar", "ler", "dar",
-            "der", "tar", "ter", "mn", "men", "ben", "pen",
-        },
+        {"ami", "ogo", "ego", "omu", "emu", "oi", "ei", "ii", "ie", "om", "em", "ah", "ih", "ov", "ev",
+         "a", "e", "i", "u", "o", "s"},
         key=len,
         reverse=True,
     )
@@ -79,7 +76,61 @@ COPIES_PATTERN = re.compile(
 )
 
 STOP_WORDS = frozenset(
-    ["о", "об", "от", "на", "в", "во", "по", "с", "со", "к", "ко", "и", "или", "для", "из", "за", "у", "при", "до", "без", "а", "также", "его", "ее", "её", "их", "туралы", "бойынша", "және", "мен", "бен", "пен", "үшін", "немесе", "жөнінде", "қатысты", "of", "the", "for", "on", "and", "or", "a", "an", "to", "from", "in", "by", "with", "at", "as", "no", "nr"]
+    [
+        "о",
+        "об",
+        "от",
+        "на",
+        "в",
+        "во",
+        "по",
+        "с",
+        "со",
+        "к",
+        "ко",
+        "и",
+        "или",
+        "для",
+        "из",
+        "за",
+        "у",
+        "при",
+        "до",
+        "без",
+        "а",
+        "также",
+        "его",
+        "ее",
+        "её",
+        "их",
+        "туралы",
+        "бойынша",
+        "және",
+        "мен",
+        "бен",
+        "пен",
+        "үшін",
+        "немесе",
+        "жөнінде",
+        "қатысты",
+        "of",
+        "the",
+        "for",
+        "on",
+        "and",
+        "or",
+        "a",
+        "an",
+        "to",
+        "from",
+        "in",
+        "by",
+        "with",
+        "at",
+        "as",
+        "no",
+        "nr",
+    ]
 )
 
 
@@ -110,16 +161,26 @@ def skeleton(word: str) -> str:
 
 @lru_cache(maxsize=8192)
 def stem(word: str) -> str:
-    """The skeleton of a word with up to two inflection endings removed."""
+    """The skeleton of a word with one inflection ending removed."""
     s = skeleton(word)
-    for _ in range(2):
-        for ending in _ENDINGS:
-            if s.endswith(ending) and len(s) - len(ending) >= _MIN_STEM:
-                s = s[: -len(ending)]
-                break
-        else:
-            break
+    for ending in _ENDINGS:
+        if s.endswith(ending) and len(s) - len(ending) >= _MIN_STEM:
+            return s[: -len(ending)]
     return s
+
+
+def compatible(a: str, b: str) -> bool:
+    """The same word in another form: equal, one the other plus a short suffix, or differing
+    only in the last letter of the shorter (Kazakh к/г, қ/ғ, п/б before a suffix)."""
+    if a == b:
+        return True
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    if len(short) < 3 or short.isdigit() or long.isdigit():
+        return False
+    extra = len(long) - len(short)
+    if long.startswith(short):
+        return extra <= (4 if len(short) >= 4 else 1)
+    return len(short) >= 5 and extra <= 4 and long[: len(short) - 1] == short[:-1]
 
 
 def split_words(text: str, *, camel: bool = False) -> list[str]:
@@ -143,7 +204,7 @@ class Lexicon:
     """Document types, abbreviations and noise words compiled for fast tokenisation."""
 
     phrases: dict[str, list[tuple[tuple[str, ...], frozenset[str]]]] = field(default_factory=dict)
-    noise: frozenset[str] = frozenset()
+    noise: dict[str, list[str]] = field(default_factory=dict)
     abbreviations: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
 
     @classmethod
@@ -153,7 +214,11 @@ class Lexicon:
         noise_words: Iterable[str] = (),
         abbreviations: Mapping[str, str] | None = None,
     ) -> Lexicon:
-        lex = cls(noise=frozenset(stem(w) for phrase in noise_words for w in split_words(phrase)))
+        lex = cls()
+        for phrase in noise_words:
+            for w in split_words(phrase):
+                n = stem(w)
+                lex.noise.setdefault(n[:3], []).append(n)
         for short, full in sorted((abbreviations or {}).items(), key=lambda kv: -len(kv[0])):
             pattern = re.compile(r"(?<![^\W_])" + re.escape(short.lower()) + r"(?![^\W_])")
             lex.abbreviations.append((pattern, full.lower()))
@@ -164,7 +229,7 @@ class Lexicon:
                 if key:
                     by_phrase.setdefault(key, set()).add(concept)
         for key, concepts in by_phrase.items():
-            lex.phrases.setdefault(key[0], []).append((key, frozenset(concepts)))
+            lex.phrases.setdefault(key[0][:3], []).append((key, frozenset(concepts)))
         for candidates in lex.phrases.values():
             candidates.sort(key=lambda kc: -len(kc[0]))
         return lex
@@ -196,7 +261,7 @@ class Lexicon:
             if len(w) < 2:
                 continue
             s = stem(w)
-            if s in self.noise:
+            if any(compatible(n, s) for n in self.noise.get(s[:3], ())):
                 continue
             stems.append(s)
         out: list[Token] = []
@@ -214,10 +279,16 @@ class Lexicon:
         return tuple(out)
 
     def _phrase_at(self, stems: list[str], i: int) -> tuple[int, frozenset[str]] | None:
-        for key, concepts in self.phrases.get(stems[i], ()):
-            if tuple(stems[i : i + len(key)]) == key:
-                return len(key), concepts
-        return None
+        """The longest phrase starting at stems[i]; among equally long ones, the most exact."""
+        best: tuple[int, int, frozenset[str]] | None = None
+        for key, concepts in self.phrases.get(stems[i][:3], ()):
+            window = stems[i : i + len(key)]
+            if len(window) < len(key) or not all(compatible(k, t) for k, t in zip(key, window, strict=True)):
+                continue
+            exact = sum(k == t for k, t in zip(key, window, strict=True))
+            if best is None or (len(key), exact) > best[:2]:
+                best = (len(key), exact, concepts)
+        return (best[0], best[2]) if best else None
 
     def concepts(self, tokens: Iterable[Token]) -> frozenset[str]:
         found: set[str] = set()
@@ -262,6 +333,8 @@ def token_similarity(a: Token, b: Token) -> float:
         return 1.0
     if ka.isdigit() or kb.isdigit():
         return 0.0
+    if compatible(ka, kb):
+        return 0.9
     n = min(len(ka), len(kb))
     lcp = 0
     while lcp < n and ka[lcp] == kb[lcp]:

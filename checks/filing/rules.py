@@ -203,6 +203,18 @@ class _Matcher:
         return round(best, 3)
 
 
+def score_names(titles: Sequence[str], names: Sequence[str], policy: Policy) -> list[list[float]]:
+    """Similarity of every declared title to every file name (names alone, no outlines)."""
+    docs = [FiledDocument(n, "") for n in names]
+    matcher = _Matcher(docs, policy)
+    return [[matcher.score({"title": t}, j, d) for j, d in enumerate(docs)] for t in titles]
+
+
+def match_names(titles: Sequence[str], names: Sequence[str], policy: Policy) -> list[tuple[int, int, float]]:
+    """One-to-one matching of declared titles to file names alone: (title, name, score) pairs."""
+    return assign(score_names(titles, names, policy), policy.filing.match_threshold)
+
+
 def _check_list(
     list_id: str,
     entries: Sequence[dict[str, Any]],
