@@ -148,6 +148,15 @@ def _places(tally: Tally) -> str:
     return f"{labels} … (+{more})" if more > 0 else labels
 
 
+def _where(tally: Tally) -> str:
+    """How the places are named in the message: pages (a PDF) or paragraphs; the catalogue's
+    [ui] phrase `at_pages` / `at_paragraphs` puts the list in the reader's language."""
+    on_pages = bool(tally.places) and all(
+        p.page is not None and p.paragraph is None and p.cell is None for p in tally.places
+    )
+    return "@ui:at_pages" if on_pages else "@ui:at_paragraphs"
+
+
 def _merge_by(
     items: dict[Any, Tally], exempt: set[str], key: Callable[[Any], Any]
 ) -> tuple[dict[Any, Tally], int]:
@@ -202,6 +211,7 @@ def judge_fonts(inv: TextInventory, policy: Policy, issues: Issues, *, spreadshe
                 chars=tally.chars,
                 share=_share(tally.chars, total),
                 places=_places(tally),
+                where=_where(tally),
                 family=fonts.family,
                 required_size=_fmt(fonts.size_pt),
                 tolerance=_fmt(fonts.size_tolerance_pt),
@@ -265,6 +275,8 @@ def judge_spacing(inv: TextInventory, policy: Policy, issues: Issues) -> None:
             chars=tally.chars,
             share=_share(tally.chars, total),
             places=_places(tally),
+            where=_where(tally),
+            where_lead=_where(tally) + "_lead",
         )
 
 
