@@ -4,7 +4,8 @@ A colour source whose content is grey (black text on slightly yellow or blue pap
 grey: the paper's tint is measured from the lightest part of the page and divided out channel by
 channel before chroma (max − min of R, G, B) is taken, so only marks of their own colour remain.
 A pixel is coloured when its chroma exceeds `colour.chroma_threshold`; isolated coloured pixels
-(colour fringes along black strokes, JPEG chroma noise) are removed by a 3×3 opening. The page is
+(colour fringes along black strokes, JPEG chroma noise) are averaged away by the reduction to the
+analysis raster. The page is
 `colour` when the coloured share reaches `colour.colour_pixel_share`.
 """
 
@@ -60,9 +61,11 @@ def classify(raster: Raster, policy: Colour, bilevel: bool = False) -> ColourRes
         for channel, gain in zip(cv2.split(rgb), gains, strict=True)
     )
     chroma = cv2.subtract(cv2.max(cv2.max(r, g), b), cv2.min(cv2.min(r, g), b))
-    mask = (chroma > policy.chroma_threshold).view(np.uint8)
-    opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    share = float(opened.mean())
+    # Colour fringes along black strokes and JPEG chroma noise are thinner than a source pixel
+    # or two; the pixel-area averaging down to the analysis raster already washes them out, while
+    # a seal's rings and a signature's strokes keep their colour.
+    mask = chroma > policy.chroma_threshold
+    share = float(mask.mean())
     kind = "colour" if share >= policy.colour_pixel_share else "grey"
     tint_rgb = (int(tint[0]), int(tint[1]), int(tint[2]))
     return ColourResult(kind, True, share, tint_rgb)

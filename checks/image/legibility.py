@@ -11,7 +11,8 @@ figures whether it came from a JPEG file, a PDF or a DOCX, and whatever its dpi:
   of the local darkening over candidate ink pixels), in grey levels.
 - `ink_share` and `marks`: the share of ink pixels and the count of connected ink components of
   mark size (a blank page has almost no ink and few marks; a noisy blank page has many tiny
-  specks, which are not marks).
+  specks, which are not marks). `faint_marks` counts marks again at the noise floor, so that
+  text too faint to read is told from an empty page.
 - `sharpness`: edge steepness — the 90th percentile of the gradient magnitude next to ink,
   divided by the contrast. It is about 1 / (edge width in analysis pixels): blur widens edges and
   lowers it; contrast, the amount of text and the dpi do not move it.
@@ -47,6 +48,7 @@ class Measures:
     noise: float
     ink_share: float
     marks: int
+    faint_marks: int
     sharpness: float | None
     skew: float | None
     text_height_px: float | None  # median mark height in source pixels
@@ -59,6 +61,7 @@ class Measures:
             "noise": round(self.noise, 2),
             "ink_share": round(self.ink_share, 5),
             "marks": self.marks,
+            "faint_marks": self.faint_marks,
             "sharpness": None if self.sharpness is None else round(self.sharpness, 3),
             "skew_degrees": None if self.skew is None else round(self.skew, 2),
             "text_height_px": None if self.text_height_px is None else round(self.text_height_px, 1),
@@ -103,6 +106,21 @@ def _skew(mask: np.ndarray, rng: np.random.Generator) -> float | None:
     return angle
 
 
+def _marks(ink: np.ndarray) -> tuple[int, np.ndarray]:
+    """Connected ink components of mark size (not specks, not rules or borders) and their heights."""
+    if not ink.any():
+        return 0, np.empty(0)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink.view(np.uint8), connectivity=8)
+    stats = stats[1:count]
+    h_img, w_img = ink.shape
+    keep = (
+        (stats[:, cv2.CC_STAT_AREA] >= _MIN_MARK_AREA)
+        & (stats[:, cv2.CC_STAT_HEIGHT] < h_img / 8)
+        & (stats[:, cv2.CC_STAT_WIDTH] < w_img / 4)
+    )
+    return int(keep.sum()), stats[keep, cv2.CC_STAT_HEIGHT].astype(np.float64)
+
+
 def measure(raster: Raster) -> Measures:
     grey = raster.grey
     smooth = cv2.GaussianBlur(grey, (3, 3), 0)
@@ -120,19 +138,10 @@ def measure(raster: Raster) -> Measures:
     ink_share = float(ink.mean())
     ink_level = max(0.0, paper - contrast)
 
-    marks = 0
-    heights: np.ndarray = np.empty(0)
-    if ink.any():
-        count, _, stats, _ = cv2.connectedComponentsWithStats(ink.view(np.uint8), connectivity=8)
-        stats = stats[1:count]
-        h_img, w_img = grey.shape
-        keep = (
-            (stats[:, cv2.CC_STAT_AREA] >= _MIN_MARK_AREA)
-            & (stats[:, cv2.CC_STAT_HEIGHT] < h_img / 8)
-            & (stats[:, cv2.CC_STAT_WIDTH] < w_img / 4)
-        )
-        marks = int(keep.sum())
-        heights = stats[keep, cv2.CC_STAT_HEIGHT].astype(np.float64)
+    marks, heights = _marks(ink)
+    # A page that looks empty at the page's own contrast is looked at once more at the noise
+    # floor: text too faint to read is not a blank page.
+    faint_marks = marks if marks >= 50 else _marks(darkening > max(3.0, 2.0 * noise))[0]
 
     sharpness: float | None = None
     if marks >= 5 and contrast > 0:
@@ -153,6 +162,7 @@ def measure(raster: Raster) -> Measures:
         noise=noise,
         ink_share=ink_share,
         marks=marks,
+        faint_marks=faint_marks,
         sharpness=sharpness,
         skew=skew,
         text_height_px=text_height,

@@ -168,7 +168,7 @@ def check_legibility(
         m.skew += skew_offset
     figures: dict[str, Any] = m.as_dict()
     add = ctx.issues.add
-    if m.ink_share < leg.min_ink_share and m.marks < leg.min_marks:
+    if m.ink_share < leg.min_ink_share and m.marks < leg.min_marks and m.faint_marks < leg.min_marks:
         add(
             "scan.blank",
             location=location,

@@ -44,6 +44,8 @@ _COVERAGE_GRID = 128
 _MAX_DECODE_PIXELS = 60_000_000
 # Images smaller than this share of the page are decoration (logos, signatures pasted in).
 _SIGNIFICANT_SHARE = 0.1
+# A scan image covering at least this share of a standard-size page is that page at 1:1.
+_FILLS_PAGE = 0.85
 _MAX_FORM_DEPTH = 8
 PT_PER_INCH = 72.0
 
@@ -325,19 +327,31 @@ def _ocr_renderer(pdf: pdfium.PdfDocument, index: int, policy: Policy, info: Pag
 # --- the checks ----------------------------------------------------------------------------------
 
 
-def _scale_size(info: PageImages, main: PlacedImage, policy: Policy) -> tuple[float, float]:
-    """The physical size judged for 1:1: the scan image's placed size, or the page when they agree."""
+def _judge_scale(info: PageImages, main: PlacedImage, ctx: ScanContext) -> tuple[float, float] | None:
+    """1:1 for a PDF scan page: the page box is a standard sheet and the scan fills it.
+
+    Returns the size for `check_scan_page` to match against paper sizes (the page box), or None
+    when the scan is a sheet placed on a larger page, which is reported here.
+    """
     page_mm = info.size_mm
+    if match_paper(*page_mm, ctx.policy.scan) is None or main.share >= _FILLS_PAGE:
+        return page_mm
     w_mm = main.width_pt / PT_PER_INCH * MM_PER_INCH
     h_mm = main.height_pt / PT_PER_INCH * MM_PER_INCH
     if round((main.angle - info.rotation) / 90) % 2:
         w_mm, h_mm = h_mm, w_mm
-    if match_paper(w_mm, h_mm, policy.scan) is not None:
-        # the scan is a sheet at 1:1; the page box must be a sheet too
-        return page_mm if match_paper(*page_mm, policy.scan) is None else (w_mm, h_mm)
-    if info.coverage >= 0.9:
-        return page_mm
-    return (w_mm, h_mm)
+    ctx.issues.add(
+        "scan.page_size",
+        location={"page": info.number},
+        observed=f"scan {w_mm:.0f}×{h_mm:.0f} mm on a {page_mm[0]:.0f}×{page_mm[1]:.0f} mm page",
+        expected="the page is the scanned sheet",
+        width_mm=f"{w_mm:.0f}",
+        height_mm=f"{h_mm:.0f}",
+        page_width_mm=f"{page_mm[0]:.0f}",
+        page_height_mm=f"{page_mm[1]:.0f}",
+        share=f"{main.share * 100:.0f}",
+    )
+    return None
 
 
 def _check_image_dpi(info: PageImages, ctx: ScanContext) -> None:
@@ -389,7 +403,7 @@ def check_page(
         Resolution(dpi_x, dpi_y, "placement"),
         info.number,
         ctx,
-        size_mm=_scale_size(info, main, policy),
+        size_mm=_judge_scale(info, main, ctx),
         bilevel=main.bilevel,
         ocr_image=_ocr_renderer(pdf, index, policy, info),
         extra=extra,
