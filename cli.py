@@ -32,12 +32,17 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     check = sub.add_parser("check", help="check files and print a verdict per file")
-    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("files", nargs="*", metavar="FILE")
     check.add_argument("--format", choices=("text", "json"), default="text", dest="output")
     check.add_argument("--lang", choices=messages.LANGS, default="en")
     check.add_argument("--policy", metavar="FILE", help="policy TOML (default: the shipped kz-court policy)")
     check.add_argument(
-        "--declared", metavar="FILE", help="JSON list of declared documents [{title, filename}]"
+        "--declared",
+        metavar="FILE",
+        help="JSON list of declared documents [{title, filename, pages}], or a filing.json object",
+    )
+    check.add_argument(
+        "--filing", metavar="DIR", help="check every file in DIR as one filing (metadata: DIR/filing.json)"
     )
     check.add_argument("--jobs", type=int, default=0, help="files checked at once (default: cores)")
 
@@ -51,18 +56,38 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_declared(path: str | None) -> list[dict[str, Any]] | None:
+def _load_metadata(path: str | Path | None) -> dict[str, Any]:
+    """A filing's metadata from JSON: a list of declared documents, or a filing.json object
+    (see README, "Filing-level checks"); validated here so a bad value is a usage error."""
     if path is None:
-        return None
+        return {}
+    from .checks.filing.metadata import MetadataError, parse_metadata
+
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path}: not valid JSON: {exc}") from None
-    if not isinstance(data, list) or not all(isinstance(d, dict) and "title" in d for d in data):
-        raise UsageError(f"{path}: expected a JSON list of objects with a 'title'")
+    if isinstance(data, list):
+        data = {"declared": data}
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: expected a JSON list of declared documents or a filing object")
+    try:
+        parse_metadata(data)
+    except MetadataError as exc:
+        raise UsageError(f"{path}: {exc}") from None
     return data
+
+
+def _filing_files(folder: str) -> tuple[list[Path], Path | None]:
+    """The files of a filing directory (sorted; hidden files skipped) and its filing.json."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise UsageError(f"{folder}: no such directory")
+    meta = root / "filing.json"
+    files = sorted(p for p in root.iterdir() if p.is_file() and not p.name.startswith(".") and p != meta)
+    return files, meta if meta.is_file() else None
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -70,15 +95,23 @@ def _check(args: argparse.Namespace) -> int:
     from .render import print_filing
 
     policy = load_policy(args.policy)
-    declared = _load_declared(args.declared)
     paths = [Path(f) for f in args.files]
+    metadata: dict[str, Any] = {}
+    if args.filing:
+        in_folder, meta_path = _filing_files(args.filing)
+        paths += in_folder
+        metadata = _load_metadata(meta_path)
+    if args.declared:
+        metadata = {**metadata, **_load_metadata(args.declared)}
+    if not paths:
+        raise UsageError("no files to check: give FILE... or --filing DIR")
     for p in paths:
         if not p.is_file():
             raise UsageError(f"{p}: no such file")
     jobs = args.jobs or os.cpu_count() or 1
     show_progress = sys.stderr.isatty() and len(paths) > 3 and args.output == "text"
     reports = _validate_all(pipeline, paths, policy, args.lang, jobs, show_progress)
-    filing = pipeline.validate_filing(paths, policy, declared, lang=args.lang, reports=reports)
+    filing = pipeline.validate_filing(paths, policy, lang=args.lang, reports=reports, metadata=metadata)
     if args.output == "json":
         sys.stdout.write(filing.to_json() + "\n")
     else:

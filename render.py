@@ -58,6 +58,7 @@ def print_filing(filing: FilingReport, lang: str, console: Console | None = None
             "\n".join(lines),
         )
     console.print(table)
+    print_matching(filing, lang, console)
     for f in filing.findings:
         console.print(_finding_line(f, lang))
     verdict = filing.verdict
@@ -65,6 +66,36 @@ def print_filing(filing: FilingReport, lang: str, console: Console | None = None
         f"{messages.ui('filing', lang)}: [{_VERDICT_STYLE[verdict]}]{messages.ui(verdict, lang)}[/]"
         f"  [dim](policy {filing.policy['id']} {filing.policy['version']})[/]"
     )
+
+
+def print_matching(filing: FilingReport, lang: str, console: Console) -> None:
+    """The declared documents paired with files: list, entry, pages, file, its pages, score."""
+    if not filing.matching:
+        return
+    table = Table(title=messages.ui("matching", lang), show_lines=False)
+    table.add_column(messages.ui("list", lang))
+    table.add_column("№", justify="right")
+    table.add_column(messages.ui("declared_document", lang), overflow="fold", max_width=40)
+    table.add_column(messages.ui("pages", lang), justify="right")
+    table.add_column(messages.ui("file", lang), overflow="fold", max_width=40)
+    table.add_column(messages.ui("pages", lang), justify="right")
+    table.add_column(messages.ui("score", lang), justify="right")
+    for row in filing.matching:
+        title = (
+            _escape(row["title"]) if row.get("title") else f"[yellow]{messages.ui('not_declared', lang)}[/]"
+        )
+        file = _escape(row["file"]) if row.get("file") else f"[yellow]{messages.ui('no_file', lang)}[/]"
+        score = f"{row['score']:.2f}" if row.get("score") is not None else "-"
+        table.add_row(
+            messages.ui(f"list_{row.get('list')}_short", lang),
+            str(row.get("number") or "-"),
+            title,
+            str(row.get("pages") or "-"),
+            file,
+            str(row.get("file_pages") or "-"),
+            score,
+        )
+    console.print(table)
 
 
 def rules_table(policy: Policy, lang: str) -> list[dict[str, str]]:
