@@ -19,6 +19,7 @@ from typing import Any
 
 from . import messages
 from .checks import common, doc, doc_convert, ooxml, outline, textrules, xlsx, xlsx_fonts
+from .checks.docx import images as docx_images
 from .checks.docx import package as docx_package
 from .checks.docx import text as docx_text
 from .checks.filing import metadata as filing_metadata
@@ -85,6 +86,7 @@ def _inspect_docx(path: Path, policy: Policy, result: Inspection) -> None:
         if main is not None:
             inventory = docx_text.read_text(zf, main)
             result.text = textrules.judge_text(inventory, policy, result.issues)
+            result.pages = docx_images.check_page_images(zf, main, policy, result.issues)  # full-page scans
 
 
 def _inspect_xlsx(path: Path, policy: Policy, result: Inspection) -> None:
