@@ -28,6 +28,7 @@ from .checks.findings import Issue, Issues
 from .checks.image import scan as image_scan
 from .checks.pdf import scan as pdf_scan
 from .checks.pdf import structure as pdf_structure
+from .checks.pdf import text as pdf_text
 from .checks.sniff import Sniffed, sniff
 from .policy import Policy, default_policy
 from .report import FileReport, FilingReport, Finding, PageInfo, TextSummary, decide
@@ -61,9 +62,14 @@ def _inspect_pdf(path: Path, policy: Policy, result: Inspection) -> None:
     if reader is None:
         return
     pdf_structure.find_active_content(reader, result.issues)
+    # Text layer: every visible character's font and effective size, line spacing from baselines;
+    # the font and spacing rules. Its per-page visible glyph counts decide the page kinds below.
+    layer = pdf_text.check_text_layer(reader, policy, result.issues)
+    result.text = pdf_text.summary(layer, policy)
     # Scan pages: every image's dpi from its placement, page coverage, page kind, and the scan
-    # checks on scan/mixed pages. Pass the text layer's visible glyph counts per page when known.
-    result.pages = pdf_scan.check_scan_pages(path, policy, result.issues, visible_glyphs=None)
+    # checks on scan/mixed pages.
+    result.pages = pdf_scan.check_scan_pages(path, policy, result.issues, visible_glyphs=layer.visible_glyphs)
+    pdf_text.page_metrics(layer, result.pages)
 
 
 def _inspect_ooxml(path: Path, policy: Policy, result: Inspection, display: str) -> zipfile.ZipFile | None:

@@ -1,0 +1,246 @@
+"""PDF fonts as the text inventory needs them: the name, the glyph-space scale, and a decoder.
+
+A decoder turns the bytes of a shown string into Unicode text, one character per glyph, so that
+the inventory can count visible characters (whitespace is not counted) and quote excerpts.
+Decoding is table-driven (`str.translate`), done once per string, never per character in Python.
+
+Sources of the mapping, best first: the font's /ToUnicode CMap; a simple font's /Encoding
+(base encoding plus /Differences glyph names); for base-14 and other simple fonts without one,
+the standard encoding. Composite (Type0) fonts use 2-byte codes with Identity-H/V, or the
+code-space ranges of an embedded CMap. A glyph without any mapping still counts as one visible
+character; it shows as "\ufffd" in excerpts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pdfminer.encodingdb import EncodingDB, name2unicode
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, StreamObject
+
+UNKNOWN = "\ufffd"
+_SUBSET = re.compile(r"^[A-Z]{6}\+")
+_HEX = re.compile(rb"<([0-9A-Fa-f]+)>")
+_BFCHAR = re.compile(rb"beginbfchar(.*?)endbfchar", re.S)
+_BFRANGE = re.compile(rb"beginbfrange(.*?)endbfrange", re.S)
+_CODESPACE = re.compile(rb"begincodespacerange(.*?)endcodespacerange", re.S)
+_RANGE_LINE = re.compile(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*(\[[^\]]*\]|<[0-9A-Fa-f]*>)")
+_MAX_RANGE = 65536
+_ENCODINGS = {"/WinAnsiEncoding", "/MacRomanEncoding", "/StandardEncoding", "/PDFDocEncoding"}
+
+
+def _resolve(obj: Any) -> Any:
+    return obj.get_object() if isinstance(obj, IndirectObject) else obj
+
+
+class _Table(dict[int, str]):
+    """A `str.translate` table that maps codes without an entry to the unknown character."""
+
+    def __missing__(self, key: int) -> str:
+        return UNKNOWN
+
+
+def _utf16(hexdigits: bytes) -> str:
+    raw = bytes.fromhex(hexdigits.decode("ascii") + ("0" if len(hexdigits) % 2 else ""))
+    return raw.decode("utf-16-be", errors="replace")
+
+
+def parse_tounicode(data: bytes) -> dict[int, str]:
+    """Codes → text from a /ToUnicode CMap (bfchar and bfrange sections)."""
+    mapping: dict[int, str] = {}
+    for block in _BFCHAR.findall(data):
+        pairs = _HEX.findall(block)
+        for src, dst in zip(pairs[::2], pairs[1::2], strict=False):
+            mapping[int(src, 16)] = _utf16(dst)
+    for block in _BFRANGE.findall(data):
+        for lo_hex, hi_hex, dst in _RANGE_LINE.findall(block):
+            lo, hi = int(lo_hex, 16), int(hi_hex, 16)
+            if hi < lo or hi - lo > _MAX_RANGE:
+                continue
+            if dst.startswith(b"["):
+                for offset, item in enumerate(_HEX.findall(dst)[: hi - lo + 1]):
+                    mapping[lo + offset] = _utf16(item)
+                continue
+            base = _utf16(dst[1:-1])
+            if not base:
+                continue
+            head, last = base[:-1], ord(base[-1])
+            for offset in range(hi - lo + 1):
+                mapping[lo + offset] = head + chr(min(last + offset, 0x10FFFF))
+    return mapping
+
+
+def _codespace_lengths(data: bytes) -> list[int]:
+    """Byte lengths of a CMap's code-space ranges (e.g. [1, 2] for a mixed CJK encoding)."""
+    lengths: set[int] = set()
+    for block in _CODESPACE.findall(data):
+        for lo in _HEX.findall(block)[::2]:
+            lengths.add((len(lo) + 1) // 2)
+    return sorted(lengths)
+
+
+def _glyph_text(name: str) -> str:
+    try:
+        return str(name2unicode(name))
+    except Exception:  # glyph names like "g123" carry no Unicode value
+        return UNKNOWN
+
+
+def _simple_encoding(font: DictionaryObject, base_font: str) -> dict[int, str]:
+    encoding = _resolve(font.get("/Encoding"))
+    base = "StandardEncoding" if font.get("/Subtype") == "/Type1" else "WinAnsiEncoding"
+    differences: list[Any] = []
+    if isinstance(encoding, NameObject) and encoding in _ENCODINGS:
+        base = encoding[1:]
+    elif isinstance(encoding, DictionaryObject):
+        base_name = encoding.get("/BaseEncoding")
+        if isinstance(base_name, NameObject) and base_name in _ENCODINGS:
+            base = base_name[1:]
+        differences = list(_resolve(encoding.get("/Differences")) or [])
+    table = {code: str(text) for code, text in EncodingDB.get_encoding(base).items()}
+    code = 0
+    for item in differences:
+        item = _resolve(item)
+        if isinstance(item, int | float) and not isinstance(item, bool):
+            code = int(item)
+        elif isinstance(item, NameObject):
+            if 0 <= code < 256:
+                table[code] = _glyph_text(item[1:])
+            code += 1
+    if base_font.split("+")[-1].startswith(("Symbol", "ZapfDingbats", "Wingdings")):
+        # Symbol fonts: each code is a glyph, whatever it stands for.
+        table = {c: table.get(c, UNKNOWN) for c in range(256)}
+    return table
+
+
+@dataclass
+class FontInfo:
+    """What the inventory needs of one font resource."""
+
+    name: str  # the /BaseFont as written (subset prefix kept), or a description
+    code_lengths: tuple[int, ...]  # bytes per code: (1,), (2,) or a CMap's mixed lengths
+    table: _Table  # code → text, for `str.translate`
+    scale: float = 1.0  # glyph-space height relative to a 1000-unit em (Type 3 fonts)
+    label: str = ""  # the name without a subset prefix (`ABCDEF+Arial` → `Arial`)
+    widths: dict[int, float] = field(default_factory=dict)  # code → advance, 1/1000 em
+    default_width: float = 500.0
+
+    def __post_init__(self) -> None:
+        self.label = _SUBSET.sub("", self.name.strip())
+
+    def advance(self, raw: bytes) -> float:
+        """The advance of a shown string in ems (only used to place excerpts' word spaces)."""
+        n = self.code_lengths[-1]
+        codes = raw if n == 1 else [int.from_bytes(raw[i : i + n], "big") for i in range(0, len(raw), n)]
+        get = self.widths.get
+        default = self.default_width
+        return sum(get(c, default) for c in codes) / 1000.0
+
+    def decode(self, raw: bytes) -> str:
+        """One character (or ligature text) per glyph code in `raw`."""
+        if self.code_lengths == (1,):
+            return raw.decode("latin-1").translate(self.table)
+        if self.code_lengths == (2,):
+            if len(raw) % 2:
+                raw += b"\x00"
+            return raw.decode("utf-16-be", errors="surrogatepass").translate(self.table)
+        # Mixed code lengths: take the shortest code that is in the map, else the longest length.
+        out: list[str] = []
+        i = 0
+        lengths = self.code_lengths
+        while i < len(raw):
+            for n in lengths:
+                code = int.from_bytes(raw[i : i + n], "big")
+                if code in self.table or n == lengths[-1]:
+                    out.append(self.table[code])
+                    i += n
+                    break
+        return "".join(out)
+
+
+def font_info(font_obj: Any) -> FontInfo:
+    """Read a font resource; never raises (an unreadable font is an unnamed 1-byte font)."""
+    font = _resolve(font_obj)
+    if not isinstance(font, DictionaryObject):
+        return FontInfo("(unreadable font)", (1,), _Table())
+    try:
+        return _font_info(font)
+    except Exception:  # a broken font dictionary: keep counting glyphs, name it as unreadable
+        name = font.get("/BaseFont")
+        return FontInfo(
+            str(name)[1:] if isinstance(name, NameObject) else "(unreadable font)", (1,), _Table()
+        )
+
+
+def _font_info(font: DictionaryObject) -> FontInfo:
+    subtype = font.get("/Subtype")
+    base = font.get("/BaseFont")
+    name = str(base)[1:] if isinstance(base, NameObject) else ""
+    tounicode_obj = _resolve(font.get("/ToUnicode"))
+    tounicode = parse_tounicode(tounicode_obj.get_data()) if isinstance(tounicode_obj, StreamObject) else {}
+    scale = 1.0
+    if subtype == "/Type0":
+        descendants = _resolve(font.get("/DescendantFonts"))
+        if not name and isinstance(descendants, ArrayObject) and descendants:
+            child = _resolve(descendants[0])
+            if isinstance(child, DictionaryObject) and isinstance(child.get("/BaseFont"), NameObject):
+                name = str(child["/BaseFont"])[1:]
+        encoding = _resolve(font.get("/Encoding"))
+        lengths: tuple[int, ...] = (2,)
+        if isinstance(encoding, StreamObject):
+            found = _codespace_lengths(encoding.get_data())
+            lengths = tuple(found) if found else (2,)
+        info = FontInfo(name or "(unnamed composite font)", lengths, _Table(tounicode), scale)
+        if isinstance(descendants, ArrayObject) and descendants:
+            child = _resolve(descendants[0])
+            if isinstance(child, DictionaryObject):
+                info.default_width = float(_resolve(child.get("/DW", 1000)))
+                info.widths = _cid_widths(_resolve(child.get("/W")))
+        return info
+    table: dict[int, str] = _simple_encoding(font, name)
+    table.update(tounicode)
+    if subtype == "/Type3":
+        matrix = _resolve(font.get("/FontMatrix"))
+        if isinstance(matrix, ArrayObject) and len(matrix) == 6:
+            a, b, c, d = (float(_resolve(v)) for v in matrix[:4])
+            # Glyph space → text space; a normal font's is 0.001 (a 1000-unit em).
+            det = abs(a * d - b * c)
+            width = (a * a + b * b) ** 0.5
+            scale = (det / width) * 1000 if width else 1.0
+        name = name or str(font.get("/Name", ""))[1:] or "(Type 3 font)"
+    info = FontInfo(name or "(unnamed font)", (1,), _Table(table), scale)
+    widths = _resolve(font.get("/Widths"))
+    if isinstance(widths, ArrayObject) and subtype != "/Type3":
+        first = int(_resolve(font.get("/FirstChar", 0)))
+        info.widths = {first + i: float(_resolve(w)) for i, w in enumerate(widths)}
+        descriptor = _resolve(font.get("/FontDescriptor"))
+        if isinstance(descriptor, DictionaryObject) and "/MissingWidth" in descriptor:
+            info.default_width = float(_resolve(descriptor["/MissingWidth"]))
+    return info
+
+
+def _cid_widths(array: Any) -> dict[int, float]:
+    """A CIDFont's /W array: `c [w1 w2 …]` and `c_first c_last w` entries."""
+    widths: dict[int, float] = {}
+    if not isinstance(array, ArrayObject):
+        return widths
+    items = [_resolve(i) for i in array]
+    i = 0
+    while i < len(items) - 1:
+        first = items[i]
+        nxt = items[i + 1]
+        if isinstance(nxt, ArrayObject):
+            for offset, w in enumerate(nxt):
+                widths[int(first) + offset] = float(_resolve(w))
+            i += 2
+        elif i + 2 < len(items):
+            last, w = int(nxt), float(items[i + 2])
+            if 0 <= last - int(first) <= 65535:
+                for code in range(int(first), last + 1):
+                    widths[code] = w
+            i += 3
+        else:
+            break
+    return widths

@@ -1,0 +1,353 @@
+"""The text layer of a PDF: every visible character's font and effective size, page by page,
+the line spacing measured from baselines, and the font and spacing rules applied to them.
+
+**Sizes.** A glyph's height on the page is the `Tf` size times the height of the combined
+matrix Tm × CTM (form XObject matrices included): for the 2×2 part [a b; c d] that height is
+|ad − bc| / √(a² + b²) — the distance between the baseline and the top of the text-space unit
+square, measured perpendicular to the baseline. It is right for text scaled through `Tm` with
+`Tf 1`, through `cm`, rotated by any angle, and unchanged by horizontal scaling (`Tz`, a narrow
+`Tm`). Sizes are snapped to the nearest half point when within 0.05 pt of it (Word writes
+14 pt as 14.04, other producers 13.98) and otherwise rounded to 0.1 pt.
+
+**What counts.** Characters are counted per text-showing operator (a run), not one by one:
+the run's bytes are decoded through the font's tables once, whitespace is not counted.
+Text drawn invisibly (render mode 3 or 7 — the OCR layer a scanner lays under its picture) is
+counted apart and never judged as typed text.
+
+**Headers and footers.** A PDF does not say which text was a page header, except when it is
+tagged (Word and Acrobat mark running heads and page numbers as pagination artifacts). Text so
+tagged, and text whose baseline lies within `fonts.pdf_margin_mm` of the top or bottom edge of
+the page as displayed, is counted in the `header` / `footer` areas, which the policy exempts.
+Footnotes cannot be told from body text: they count against the allowed deviating share.
+
+**Line spacing.** On each page, the baselines of upright body text are collected (a superscript
+merges into its line), and consecutive gaps of lines of the same size are divided by
+size × `spacing.single_line_em` (1.15 for Times New Roman: Word's and LibreOffice's single
+spacing puts baselines 1.15 × the font size apart — measured on the Word and LibreOffice PDFs of
+the corpus). The page's spacing is the most frequent value, which paragraph spacing and headings
+do not move; pages with fewer than `MIN_SPACING_GAPS` gaps are not judged.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+from ...policy import Policy
+from ...report import FontUsage, PageInfo, TextSummary
+from ..findings import Issues
+from ..fontnames import FontJudge
+from ..textrules import Place, TextInventory, judge_fonts, judge_spacing
+from .content import Matrix, Scanner, multiply, shown_pieces
+from .fontmaps import FontInfo
+
+INVISIBLE_MODES = frozenset({3, 7})
+MIN_SPACING_GAPS = 3
+EXCERPT_CHARS = 60
+_SUBSET = re.compile(r"^[A-Z]{6}\+")
+_STYLE = re.compile(r"[-,](?:[A-Za-z]*)$")
+_FOUNDRY = re.compile(r"(?:PSMT|PS|MT)$")
+MM = 72 / 25.4
+
+
+def snap_size(value: float) -> float:
+    """14.04 → 14, 13.98 → 14, 10.5 → 10.5, 14.23 → 14.2."""
+    half = round(value * 2) / 2
+    if abs(value - half) <= 0.05:
+        return half
+    return round(value, 1)
+
+
+def effective_size(size: float, matrix: Matrix) -> float:
+    """Tf size × the glyph height of the combined matrix (perpendicular to the baseline)."""
+    a, b, c, d = matrix[0], matrix[1], matrix[2], matrix[3]
+    width = math.hypot(a, b)
+    if width == 0:
+        return 0.0
+    return abs(size) * abs(a * d - b * c) / width
+
+
+def family_label(name: str) -> str:
+    """A family-like name for grouping findings: `Arial-BoldMT` → `Arial`, `Calibri,Bold` → `Calibri`."""
+    base = _STYLE.sub("", _SUBSET.sub("", name.strip()))
+    stripped = _FOUNDRY.sub("", base)
+    return stripped if len(stripped) >= 3 else base
+
+
+def display_matrix(page: Any) -> tuple[Matrix, float]:
+    """User space → the page as displayed (crop box origin at bottom left, /Rotate applied);
+    and the displayed height."""
+    try:
+        box = page.cropbox
+        x0, y0, x1, y1 = float(box.left), float(box.bottom), float(box.right), float(box.top)
+    except Exception:  # a broken box: assume A4 from the origin
+        x0, y0, x1, y1 = 0.0, 0.0, 595.0, 842.0
+    try:
+        rotate = int(page.get("/Rotate", 0) or 0) % 360
+    except (TypeError, ValueError):
+        rotate = 0
+    if rotate == 90:
+        return (0.0, -1.0, 1.0, 0.0, -y0, x1), x1 - x0
+    if rotate == 180:
+        return (-1.0, 0.0, 0.0, -1.0, x1, y1), y1 - y0
+    if rotate == 270:
+        return (0.0, 1.0, -1.0, 0.0, y1, -x0), x1 - x0
+    return (1.0, 0.0, 0.0, 1.0, -x0, -y0), y1 - y0
+
+
+@dataclass
+class Combo:
+    """Characters of one (area, font, size) on one page, with the text of its first runs."""
+
+    chars: int = 0
+    text: str = ""
+    x_end: float = 0.0  # where the last quoted run ends on its line (estimated from widths)
+    y: float = 0.0
+
+    def quote(self, font: FontInfo, raw: bytes, args: Any, text: str, m: Matrix, x: float, y: float) -> None:
+        """Add a run to the excerpt, with a space where the layout shows one between words."""
+        pieces = shown_pieces(args)
+        if len(pieces) > 1:
+            text = " ".join(font.decode(p) for p in pieces)
+        em = math.hypot(m[0], m[1])
+        upright = m[1] == 0 and m[2] == 0
+        if self.text and not self.text[-1].isspace():
+            same_line = (
+                upright and abs(y - self.y) < 0.3 * em and self.x_end - 2 * em < x < self.x_end + 0.15 * em
+            )
+            if not same_line:
+                self.text += " "
+        self.text += text
+        self.x_end = x + font.advance(raw) * em
+        self.y = y
+
+
+@dataclass
+class PageText:
+    number: int
+    visible: int = 0  # visible glyphs (whitespace not counted), every area
+    invisible: int = 0  # glyphs drawn invisibly: an OCR layer
+    combos: dict[tuple[str, str, float], Combo] = field(default_factory=dict)  # (area, font, size)
+    spacing: float | None = None  # the page's line spacing in lines, when measurable
+    spacing_size: float = 0.0
+    spacing_chars: int = 0
+    spacing_text: str = ""
+    fallback_streams: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TextLayer:
+    pages: list[PageText] = field(default_factory=list)
+
+    @property
+    def visible_glyphs(self) -> list[int]:
+        return [p.visible for p in self.pages]
+
+    @property
+    def chars(self) -> int:
+        return sum(p.visible for p in self.pages)
+
+
+def _part(tag: str | None, y: float, height: float, band: float) -> str:
+    if tag == "header" or tag == "footer":
+        return tag
+    if tag == "pagination":
+        return "header" if y > height / 2 else "footer"
+    if band > 0:
+        if y >= height - band:
+            return "header"
+        if y <= band:
+            return "footer"
+    return "body"
+
+
+def _line_spacing(lines: dict[float, list[float]], single_em: float) -> tuple[float | None, float]:
+    """The most frequent gap between consecutive baselines, in lines; and the lines' size.
+
+    `lines`: baseline y → [chars, size of its largest run, chars of that run].
+    """
+    ordered = sorted(lines.items(), key=lambda kv: -kv[0])
+    kept: list[tuple[float, float, float]] = []  # (y, chars, size)
+    for y, (chars, size, _) in ordered:
+        if kept and kept[-1][0] - y < 0.5 * max(size, kept[-1][2]):
+            prev = kept[-1]
+            # A superscript or a subscript joins the line it belongs to.
+            kept[-1] = (prev[0], prev[1] + chars, prev[2]) if prev[1] >= chars else (y, prev[1] + chars, size)
+            continue
+        kept.append((y, chars, size))
+    votes: Counter[tuple[float, float]] = Counter()
+    for (y1, _, s1), (y2, _, s2) in pairwise(kept):
+        if s1 <= 0 or abs(s1 - s2) > 0.5:
+            continue
+        lines_gap = (y1 - y2) / (s1 * single_em)
+        if 0.5 <= lines_gap <= 3.2:
+            votes[(round(lines_gap * 20) / 20, s1)] += 1
+    if sum(votes.values()) < MIN_SPACING_GAPS:
+        return None, 0.0
+    (value, size), _ = votes.most_common(1)[0]
+    return value, size
+
+
+class _PageReader:
+    """Turns a page's runs into a `PageText`."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.band = max(0.0, policy.fonts.pdf_margin_mm) * MM
+        self.single_em = policy.spacing.single_line_em
+        self.sizes: dict[tuple[float, float, float, float, float], float] = {}
+
+    def read(self, number: int, page: Any, scanner: Scanner) -> PageText:
+        out = PageText(number)
+        content = scanner.scan_page(page)
+        out.fallback_streams = content.fallback_streams
+        out.errors = content.errors
+        to_display, height = display_matrix(page)
+        turned = to_display[:4] != (1.0, 0.0, 0.0, 1.0)
+        dx, dy = to_display[4], to_display[5]
+        combos = out.combos
+        lines: dict[float, list[float]] = {}
+        first_line_text: dict[float, str] = {}
+        sizes = self.sizes
+        top_band = height - self.band
+        bottom_band = self.band
+        for font, tf, matrix, mode, raw, tag, args in content.runs:
+            text = font.decode(raw)
+            visible = len("".join(text.split()))
+            if not visible:
+                continue
+            if mode in INVISIBLE_MODES:
+                out.invisible += visible
+                continue
+            out.visible += visible
+            m = multiply(matrix, to_display) if turned else matrix
+            key4 = (tf * font.scale, m[0], m[1], m[2], m[3])
+            size = sizes.get(key4)
+            if size is None:
+                size = sizes[key4] = snap_size(effective_size(key4[0], m))
+            y = m[5] if turned else m[5] + dy
+            if tag is None:
+                area = "header" if y >= top_band else "footer" if y <= bottom_band else "body"
+            else:
+                area = _part(tag, y, height, self.band)
+            key = (area, font.label, size)
+            combo = combos.get(key)
+            if combo is None:
+                combo = combos[key] = Combo()
+            combo.chars += visible
+            if len(combo.text) < EXCERPT_CHARS:
+                em_matrix = (m[0] * tf, m[1] * tf, m[2] * tf, m[3] * tf, m[4], m[5])
+                combo.quote(font, raw, args, text, em_matrix, m[4] if turned else m[4] + dx, y)
+            # Upright body text makes the lines whose spacing is measured.
+            if area == "body" and m[1] == 0 and m[2] == 0 and m[0] > 0 and m[3] > 0:
+                baseline = round(y, 1)
+                line = lines.get(baseline)
+                if line is None:
+                    lines[baseline] = [visible, size, visible]
+                    first_line_text[baseline] = text
+                else:
+                    line[0] += visible
+                    if visible > line[2]:
+                        line[1], line[2] = size, visible
+        if lines:
+            out.spacing, out.spacing_size = _line_spacing(lines, self.single_em)
+            if out.spacing is not None:
+                out.spacing_chars = sum(int(v[0]) for v in lines.values())
+                top = max(lines)
+                out.spacing_text = first_line_text.get(top, "")
+        return out
+
+
+def read_text_layer(reader: Any, policy: Policy) -> TextLayer:
+    """Inventory every page of an opened pypdf reader."""
+    scanner = Scanner(reader, {})
+    page_reader = _PageReader(policy)
+    layer = TextLayer()
+    try:
+        count = len(reader.pages)
+    except Exception:  # the page tree is broken: the structure check has reported it
+        return layer
+    for index in range(count):
+        try:
+            layer.pages.append(page_reader.read(index + 1, reader.pages[index], scanner))
+        except Exception as exc:  # one unreadable page does not stop the others being read
+            broken = PageText(index + 1)
+            broken.errors.append(f"{type(exc).__name__}: {exc}"[:200])
+            layer.pages.append(broken)
+    return layer
+
+
+def _excerpt(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1].rstrip() + "…"
+
+
+def inventory(layer: TextLayer, policy: Policy) -> TextInventory:
+    """The layer as the shared text rules read it: fonts by area, family and size, with pages
+    as places; each measured page's spacing as a line-spacing entry of its body characters."""
+    inv = TextInventory()
+    judge = FontJudge.from_policy(policy.fonts)
+    order = 0
+    for page in layer.pages:
+        for (area, name, size), combo in page.combos.items():
+            order += 1
+            place = Place(part=None if area == "body" else area, page=page.number, order=order)
+            text = combo.text
+
+            def make(with_excerpt: bool, place: Place = place, text: str = text) -> Place:
+                if with_excerpt:
+                    place.excerpt = _excerpt(text)
+                return place
+
+            inv.font(area, judge.family_of(family_label(name)), size).add(combo.chars, page.number, make)
+        if page.spacing is not None:
+            order += 1
+            line_place = Place(page=page.number, order=order, excerpt=_excerpt(page.spacing_text))
+
+            def keep(_with_excerpt: bool, place: Place = line_place) -> Place:
+                return place
+
+            inv.line("body", "auto", page.spacing, page.spacing_size).add(
+                page.spacing_chars, page.number, keep
+            )
+    return inv
+
+
+def summary(layer: TextLayer, policy: Policy) -> TextSummary:
+    """Every visible character by font name (as written, subset prefix dropped) and size."""
+    judge = FontJudge.from_policy(policy.fonts)
+    by_font: Counter[tuple[str, float]] = Counter()
+    for page in layer.pages:
+        for (_, name, size), combo in page.combos.items():
+            by_font[(name, size)] += combo.chars
+    fonts = [
+        FontUsage(family=judge.family_of(family_label(name)), name=name, size=size, chars=chars)
+        for (name, size), chars in sorted(by_font.items(), key=lambda kv: (-kv[1], kv[0][0]))
+    ]
+    return TextSummary(chars=sum(by_font.values()), fonts=fonts)
+
+
+def check_text_layer(reader: Any, policy: Policy, issues: Issues) -> TextLayer:
+    """Read the text layer, judge fonts, sizes and line spacing; returns the layer."""
+    layer = read_text_layer(reader, policy)
+    inv = inventory(layer, policy)
+    judge_fonts(inv, policy, issues)
+    judge_spacing(inv, policy, issues)
+    return layer
+
+
+def page_metrics(layer: TextLayer, pages: list[PageInfo]) -> None:
+    """Add each page's glyph counts and measured line spacing to its report entry."""
+    by_number = {p.number: p for p in layer.pages}
+    for info in pages:
+        page = by_number.get(info.number)
+        if page is None:
+            continue
+        info.metrics["glyphs"] = page.visible
+        info.metrics["invisible_glyphs"] = page.invisible
+        if page.spacing is not None:
+            info.metrics["line_spacing"] = page.spacing
