@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -49,13 +50,16 @@ MAX_STARTS = 50
 MAX_RUNS = 50
 SKETCH_K = 64
 SHINGLE = 4
-OCR_TOP_SHARE = 0.35
+OCR_TOP_SHARE = 0.25
+OCR_WIDTH = 1000
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _LETTERS = re.compile(r"[^\W\d_]")
 _WORD = re.compile(r"[^\W\d_]+")
 # A title goes on to the next line when that line says what it is about: "ЗАЯВЛЕНИЕ / о пересмотре …".
 _TITLE_CONTINUATION = frozenset("о об по на в во от за к about on of for to regarding".split())
+# A table-of-contents line: "Заключение ........ 49", "Заключение<TAB>49".
+_TOC_LINE = re.compile(r"(?:\t|\.{4,}|…)\s*\d+\s*$")
 _LIST_MARK = re.compile(r"^\s*(?:\d{1,3}\s*[.)]|№\s*\d|[-–—•·*▪●])")
 
 
@@ -104,7 +108,13 @@ def _caps(text: str) -> bool:
 def _titleish(line: Line) -> bool:
     text = line.text.strip()
     inner_colon = ":" in text.rstrip(":")
-    return bool(text) and not inner_colon and not _LIST_MARK.match(text) and len(text.split()) <= 14
+    return (
+        bool(text)
+        and not inner_colon
+        and not _LIST_MARK.match(text)
+        and not _TOC_LINE.search(text)
+        and len(text.split()) <= 14
+    )
 
 
 def find_title(lines: list[Line], lexicon: Lexicon, source: str = "text") -> tuple[str | None, str | None]:
@@ -121,12 +131,10 @@ def find_title(lines: list[Line], lexicon: Lexicon, source: str = "text") -> tup
                 text = f"{text} {nxt}"
         return text[:MAX_TITLE], ("ocr" if source == "ocr" else how)
 
-    for strict in (True, False):
-        for k, line in enumerate(first):
-            if not _titleish(line) or not lexicon.concepts(lexicon.tokens(line.text)):
-                continue
-            if strict and not (line.heading or _caps(line.text) or len(line.text.split()) <= 4):
-                continue
+    for k, line in enumerate(first):
+        if not _titleish(line) or not (line.heading or _caps(line.text) or len(line.text.split()) <= 4):
+            continue
+        if lexicon.concepts(lexicon.tokens(line.text)):
             return result(k, "heading" if line.heading else "text")
     for k, line in enumerate(first):
         if (line.heading or _caps(line.text)) and _titleish(line):
@@ -568,8 +576,8 @@ def _ocr_image(image: Any, policy: Policy) -> list[str]:
 
     top = image.crop((0, 0, image.width, max(1, int(image.height * OCR_TOP_SHARE))))
     top = ImageOps.grayscale(top)
-    if top.width > 2000:
-        top = top.resize((2000, max(1, int(top.height * 2000 / top.width))))
+    if top.width > OCR_WIDTH:
+        top = top.resize((OCR_WIDTH, max(1, int(top.height * OCR_WIDTH / top.width))))
     with tempfile.TemporaryDirectory(prefix="courtdoc-ocr-") as tmp:
         png = Path(tmp) / "top.png"
         top.save(png)
@@ -580,6 +588,7 @@ def _ocr_image(image: Any, policy: Policy) -> list[str]:
                 text=True,
                 timeout=policy.filing.ocr_timeout_seconds,
                 check=False,
+                env={**os.environ, "OMP_THREAD_LIMIT": "1"},  # one core: the sandbox runs files in parallel
             )
         except (OSError, subprocess.SubprocessError):
             return []
