@@ -172,34 +172,28 @@ def twips(value: str | None) -> int | None:
         return round(float(m.group(1)) * _PT_PER_UNIT[m.group(2)] * 20)
 
 
-def rpr_signature(rpr: etree._Element | None, t: Tags) -> tuple[Any, ...]:
-    """The parts of a `w:rPr` that matter here, as a hashable tuple (cheap: no interpretation).
+def rpr_signature(rpr: etree._Element | None) -> tuple[Any, ...]:
+    """A `w:rPr` as a hashable tuple of (tag, *attributes) per child, uninterpreted.
 
     Runs repeat the same direct formatting; the signature is the cache key of their resolution.
+    Building it is the cheapest walk over the children lxml allows (no per-child dispatch).
     """
     if rpr is None:
         return ()
-    kinds = t.rpr_kinds
-    val = t.val
-    out = []
-    for child in rpr:
-        kind = kinds.get(child.tag)
-        if kind is not None:
-            out.append((kind, tuple(child.items())) if kind in _ATTR_KINDS else (kind, child.get(val)))
-    return tuple(out)
-
-
-_ATTR_KINDS = frozenset(("fonts", "lang"))
+    return tuple([(c.tag, *c.items()) for c in rpr])
 
 
 def props_from_signature(sig: tuple[Any, ...], t: Tags) -> dict[str, Any]:
     """Interpret an `rpr_signature`: fonts per slot, sizes (half-points), flags, style, languages."""
     d: dict[str, Any] = {}
-    for kind, payload in sig:
+    for tag, *attrs in sig:
+        kind = t.rpr_kinds.get(tag)
+        if kind is None:
+            continue
         if kind == "fonts":
             names: dict[str, str] = {}
             themes: dict[str, str] = {}
-            for attr, value in payload:
+            for attr, value in attrs:
                 slot = t.font_attrs.get(attr)
                 if slot is None or not value:
                     continue
@@ -211,26 +205,28 @@ def props_from_signature(sig: tuple[Any, ...], t: Tags) -> dict[str, Any]:
                     names[slot[0]] = value
             names.update(themes)  # a theme attribute beats a name on the same element
             d.update(names)
-        elif kind in ("sz", "szCs"):
-            hp = half_points(payload)
+            continue
+        values = dict(attrs)
+        if kind in ("sz", "szCs"):
+            hp = half_points(values.get(t.val))
             if hp is not None:
                 d[kind] = hp
         elif kind == "rStyle":
-            d["rStyle"] = payload
+            d["rStyle"] = values.get(t.val)
         elif kind == "lang":
-            attrs = dict(payload)
-            if attrs.get(t.eastAsia):
-                d["lang_ea"] = attrs[t.eastAsia]
-            if attrs.get(t.bidi):
-                d["lang_bidi"] = attrs[t.bidi]
+            if values.get(t.eastAsia):
+                d["lang_ea"] = values[t.eastAsia]
+            if values.get(t.bidi):
+                d["lang_bidi"] = values[t.bidi]
         else:  # on/off flags: cs, rtl, vanish
+            payload = values.get(t.val)
             d[kind] = payload is None or payload.lower() not in ("0", "false", "off", "none")
     return d
 
 
 def parse_rpr(rpr: etree._Element | None, t: Tags) -> dict[str, Any]:
     """The properties one `w:rPr` sets (only those it sets): fonts per slot, sizes, flags."""
-    return props_from_signature(rpr_signature(rpr, t), t)
+    return props_from_signature(rpr_signature(rpr), t)
 
 
 def parse_spacing(ppr: etree._Element | None, t: Tags) -> dict[str, Any]:
@@ -504,7 +500,7 @@ class StyleSheet:
 
         Memoised on the run's `rpr_signature`: documents repeat the same direct formatting.
         """
-        sig = rpr_signature(rpr, self.t) if rpr is not None else ()
+        sig = rpr_signature(rpr) if rpr is not None else ()
         key = (table, pstyle, sig)
         eff = self._effective.get(key)
         if eff is None:

@@ -213,7 +213,7 @@ class _Walker:
         self.tables = _TableContexts(sheet, t)
         self.skip_tags = frozenset((t.deleted, t.moveFrom, MC_FALLBACK))
         self.paragraphs = 0
-        self._ppr_cache: dict[tuple[Any, ...], tuple[str | None, tuple[int, str]]] = {}
+        self._ppr_cache: dict[tuple[Any, ...], tuple[str | None, tuple[str, float]]] = {}
         self._contexts: dict[Any, tuple[str, Any] | None] = {}
 
     def _paragraph_context(self, p: etree._Element, kind: str) -> tuple[str, Any] | None:
@@ -250,8 +250,10 @@ class _Walker:
             anc = anc.getparent()
         return area, (table if table and table[0] else None)
 
-    def _paragraph_props(self, ppr: etree._Element | None, table: Any) -> tuple[str | None, tuple[int, str]]:
-        """(paragraph style, (`w:line`, `w:lineRule`)) of a paragraph, memoised on what its `w:pPr` sets."""
+    def _paragraph_props(
+        self, ppr: etree._Element | None, table: Any
+    ) -> tuple[str | None, tuple[str, float]]:
+        """(paragraph style, (rule, lines or points)) of a paragraph, memoised on what its `w:pPr` sets."""
         t = self.t
         style_id = spacing = numpr = None
         if ppr is not None:
@@ -267,7 +269,12 @@ class _Walker:
         props = self._ppr_cache.get(key)
         if props is None:
             pstyle = self.sheet.paragraph_style(style_id)
-            line = self.sheet.line_spacing(table, pstyle, numpr, parse_spacing(ppr, t))
+            value, rule = self.sheet.line_spacing(table, pstyle, numpr, parse_spacing(ppr, t))
+            line = (
+                ("auto", round(value / 240, 3))
+                if rule == "auto"
+                else ("exact" if rule == "exact" else "atLeast", value / 20)
+            )
             props = self._ppr_cache[key] = (pstyle, line)
         return props
 
@@ -366,12 +373,16 @@ class _Walker:
                             slots.cs.add(n, place_key, make_place)
                             par_chars[eff.size_cs] = par_chars.get(eff.size_cs, 0) + n
                     elif text.isascii():
-                        n = len(_ASCII_VISIBLE.findall(text))
+                        n = (
+                            len(text) - text.count(" ")
+                            if text.isprintable()
+                            else len(_ASCII_VISIBLE.findall(text))
+                        )
                         if n:
                             slots.ascii.add(n, place_key, make_place)
                             par_chars[eff.size] = par_chars.get(eff.size, 0) + n
                     elif eff.hint != "eastAsia" and _SPECIAL.search(text) is None:
-                        n = len(_SPACE.sub("", text))
+                        n = len(text) - text.count(" ") if text.isprintable() else len(_SPACE.sub("", text))
                         if eff.ascii != eff.hAnsi:
                             n_ascii = len(_ASCII_VISIBLE.findall(text))
                             if n_ascii:
@@ -392,13 +403,11 @@ class _Walker:
                 for i in range(mark, len(pending)):
                     pending[i] = (pending[i][0], text)
             if par_total:
-                size = max(par_chars, key=par_chars.__getitem__) if par_chars else 12.0
-                value, rule = line
-                if rule == "auto":
-                    key = ("auto", round(value / 240, 3))
+                if len(par_chars) == 1:
+                    (size,) = par_chars
                 else:
-                    key = ("exact" if rule == "exact" else "atLeast", value / 20)
-                inv.line(area, key[0], key[1], size).add(par_total, place_key, make_place)
+                    size = max(par_chars, key=par_chars.__getitem__) if par_chars else 12.0
+                inv.line(area, line[0], line[1], size).add(par_total, place_key, make_place)
             if pending:
                 whole = "".join(shown)
                 for place, focus in pending:
