@@ -272,6 +272,15 @@ def parse_policy(data: bytes, source: str = "<policy>") -> Policy:
             raise PolicyError(
                 f"rules.{rule}: severity must be one of {', '.join(SEVERITIES)}, got {severity!r}"
             )
+    # Every rule courtdoc knows (the message catalogue) needs a severity, and only those:
+    # a rule left out would fail in the middle of a check, a misspelt one would never apply.
+    from .messages import rule_ids
+
+    known_rules = set(rule_ids())
+    for rule in sorted(known_rules - set(sections["rules"])):
+        raise PolicyError(f"rules.{rule}: missing (give it a severity: {', '.join(SEVERITIES)})")
+    for rule in sorted(set(sections["rules"]) - known_rules):
+        raise PolicyError(f"rules.{rule}: unknown rule")
     limits: Limits = sections["limits"]
     lowered = [e.lower().lstrip(".") for e in limits.allowed_extensions]
     missing_map = sorted(set(lowered) - set(limits.extension_formats))

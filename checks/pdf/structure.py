@@ -35,6 +35,7 @@ _HOSTILE_ANNOTS = {
     "/Screen": "embedded multimedia",
 }
 _MAX_ACTION_CHAIN = 50
+_MAX_FIELDS = 10_000
 
 
 def _resolve(obj: Any) -> Any:
@@ -220,6 +221,28 @@ def _additional_actions(holder: Any) -> list[str]:
     return kinds
 
 
+def _form_actions(root: Any) -> list[str]:
+    """Scripts of the interactive form: an XFA form, and actions on fields (not only on widgets)."""
+    form = _resolve(root.get("/AcroForm"))
+    if not isinstance(form, DictionaryObject):
+        return []
+    kinds = ["an XFA form (it can carry scripts)"] if "/XFA" in form else []
+    todo = list(_resolve(form.get("/Fields")) or [])
+    seen = 0
+    while todo and seen < _MAX_FIELDS:
+        seen += 1
+        field = _resolve(todo.pop())
+        if not isinstance(field, DictionaryObject):
+            continue
+        if "/A" in field:
+            kinds += _action_kinds(field["/A"])
+        kinds += _additional_actions(field)
+        kids = _resolve(field.get("/Kids"))
+        if isinstance(kids, ArrayObject):
+            todo.extend(kids)
+    return kinds
+
+
 def find_active_content(reader: pypdf.PdfReader, issues: Issues) -> None:
     found: list[tuple[str, dict[str, Any]]] = []
     try:
@@ -233,6 +256,7 @@ def find_active_content(reader: pypdf.PdfReader, issues: Issues) -> None:
         if "/OpenAction" in root:
             found += [(k, {}) for k in _action_kinds(root["/OpenAction"])]
         found += [(k, {}) for k in _additional_actions(root)]
+        found += [(k, {}) for k in _form_actions(root)]
         for number, page in enumerate(reader.pages, start=1):
             found += [(k, {"page": number}) for k in _additional_actions(page)]
             annots = _resolve(page.get("/Annots"))
