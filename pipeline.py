@@ -170,8 +170,8 @@ def _content_matches(ext: str, sniffed: Sniffed, policy: Policy, issues: Issues)
 
 def _outline(path: Path, fmt: str | None, policy: Policy, result: Inspection) -> dict[str, Any] | None:
     """The document's outline for the filing checks; never fails the file. A file already
-    refused (damaged, encrypted, hostile) is not read further."""
-    if any(policy.rules.get(i.rule) == "reject" for i in result.issues):
+    refused as a file (damaged, encrypted, hostile, not its format) is not read further."""
+    if any(i.rule.startswith("file.") and policy.rules.get(i.rule) == "reject" for i in result.issues):
         return None
     try:
         found = outline.extract(path, fmt, policy)

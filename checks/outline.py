@@ -57,7 +57,9 @@ _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _LETTERS = re.compile(r"[^\W\d_]")
 _WORD = re.compile(r"[^\W\d_]+")
 # A title goes on to the next line when that line says what it is about: "ЗАЯВЛЕНИЕ / о пересмотре …".
-_TITLE_CONTINUATION = frozenset("о об по на в во от за к about on of for to regarding".split())
+_TITLE_CONTINUATION = frozenset(
+    ["о", "об", "по", "на", "в", "во", "от", "за", "к", "about", "on", "of", "for", "to", "regarding"]
+)
 # A table-of-contents line: "Заключение ........ 49", "Заключение<TAB>49".
 _TOC_LINE = re.compile(r"(?:\t|\.{4,}|…)\s*\d+\s*$")
 _LIST_MARK = re.compile(r"^\s*(?:\d{1,3}\s*[.)]|№\s*\d|[-–—•·*▪●])")
