@@ -87,12 +87,19 @@ def char_slot(code: int, hint_ea: bool) -> str:
     return "hAnsi"
 
 
-class _SlotTallies:
-    """The tallies a run's characters go to, per font slot, for one area and one formatting."""
+class _Plan:
+    """What to do with a run's characters, per area and formatting: its tallies per font slot."""
 
-    __slots__ = ("ascii", "cs", "hAnsi")
+    __slots__ = ("ascii", "complex", "cs", "eff", "hAnsi", "plain", "same", "size", "size_cs", "vanish")
 
     def __init__(self, inv: TextInventory, area: str, eff: Effective) -> None:
+        self.eff = eff
+        self.vanish = eff.vanish
+        self.complex = eff.complex
+        self.plain = eff.hint != "eastAsia"
+        self.same = eff.ascii == eff.hAnsi
+        self.size = eff.size
+        self.size_cs = eff.size_cs
         self.ascii = inv.font(area, eff.ascii, eff.size)
         self.hAnsi = inv.font(area, eff.hAnsi, eff.size)
         self.cs = inv.font(area, eff.cs, eff.size_cs)
@@ -215,6 +222,7 @@ class _Walker:
         self.paragraphs = 0
         self._ppr_cache: dict[tuple[Any, ...], tuple[str | None, tuple[str, float]]] = {}
         self._contexts: dict[Any, tuple[str, Any] | None] = {}
+        self._plans: dict[tuple[Any, ...], _Plan] = {}
 
     def _paragraph_context(self, p: etree._Element, kind: str) -> tuple[str, Any] | None:
         """(area, table context) of a paragraph; None when it is in a fallback copy or deleted.
@@ -287,7 +295,7 @@ class _Walker:
         code_depth = 0  # open fields whose code (not result) we are in
         fields: list[bool] = []  # per open field: True once past `separate`
         index = 0
-        tallies: dict[tuple[str, int], _SlotTallies] = {}  # by id of the memoised Effective
+        plans = self._plans
         base_order = _KIND_ORDER.get(part.kind, 5) * 10_000_000 + part_index * 1_000_000
         for p in root.iter(tag_p):
             ctx = self._paragraph_context(p, part.kind)
@@ -329,13 +337,15 @@ class _Walker:
                     if nested:
                         continue
                 rpr = None
-                texts: list[str] = []
+                text = ""
                 syms: list[str] = []
                 for child in r:
                     tag = child.tag
                     if tag == tag_t:
-                        if code_depth == 0 and child.text:
-                            texts.append(child.text)
+                        if code_depth == 0:
+                            value = child.text
+                            if value:
+                                text = text + value if text else value
                     elif tag == tag_rpr:
                         rpr = child
                     elif tag == tag_fld:
@@ -352,26 +362,31 @@ class _Walker:
                         font = child.get(t.font)
                         if font:
                             syms.append(font)
-                if not texts and not syms:
+                if not text and not syms:
                     continue
-                eff = sheet.run(table, pstyle, rpr)
-                if eff.vanish:
+                # One lookup per run: (area, table, style, direct properties) → plan.
+                key = (
+                    area,
+                    table,
+                    pstyle,
+                    tuple([(c.tag, *c.items()) for c in rpr]) if rpr is not None else (),
+                )
+                plan = plans.get(key)
+                if plan is None:
+                    plan = plans[key] = _Plan(inv, area, sheet.run(table, pstyle, rpr))
+                if plan.vanish:
                     continue
-                text = texts[0] if len(texts) == 1 else "".join(texts)
                 mark = len(pending)
-                slots = tallies.get((area, id(eff)))
-                if slots is None:
-                    slots = tallies[(area, id(eff))] = _SlotTallies(inv, area, eff)
                 for font in syms:
-                    inv.font(area, font, eff.size).add(1, place_key, make_place)
+                    inv.font(area, font, plan.size).add(1, place_key, make_place)
                     par_total += 1
                 if text:
                     shown.append(text)
-                    if eff.complex:
+                    if plan.complex:
                         n = len(_SPACE.sub("", text))
                         if n:
-                            slots.cs.add(n, place_key, make_place)
-                            par_chars[eff.size_cs] = par_chars.get(eff.size_cs, 0) + n
+                            plan.cs.add(n, place_key, make_place)
+                            par_chars[plan.size_cs] = par_chars.get(plan.size_cs, 0) + n
                     elif text.isascii():
                         n = (
                             len(text) - text.count(" ")
@@ -379,23 +394,24 @@ class _Walker:
                             else len(_ASCII_VISIBLE.findall(text))
                         )
                         if n:
-                            slots.ascii.add(n, place_key, make_place)
-                            par_chars[eff.size] = par_chars.get(eff.size, 0) + n
-                    elif eff.hint != "eastAsia" and _SPECIAL.search(text) is None:
+                            plan.ascii.add(n, place_key, make_place)
+                            par_chars[plan.size] = par_chars.get(plan.size, 0) + n
+                    elif plan.plain and _SPECIAL.search(text) is None:
                         n = len(text) - text.count(" ") if text.isprintable() else len(_SPACE.sub("", text))
-                        if eff.ascii != eff.hAnsi:
+                        if plan.same:
+                            if n:
+                                plan.hAnsi.add(n, place_key, make_place)
+                        else:
                             n_ascii = len(_ASCII_VISIBLE.findall(text))
                             if n_ascii:
-                                slots.ascii.add(n_ascii, place_key, make_place)
+                                plan.ascii.add(n_ascii, place_key, make_place)
                             if n > n_ascii:
-                                slots.hAnsi.add(n - n_ascii, place_key, make_place)
-                        elif n:
-                            slots.hAnsi.add(n, place_key, make_place)
+                                plan.hAnsi.add(n - n_ascii, place_key, make_place)
                         if n:
-                            par_chars[eff.size] = par_chars.get(eff.size, 0) + n
+                            par_chars[plan.size] = par_chars.get(plan.size, 0) + n
                     else:
                         n = 0
-                        for (_, font, size), k in self._classify(text, eff).items():
+                        for (_, font, size), k in self._classify(text, plan.eff).items():
                             inv.font(area, font, size).add(k, place_key, make_place)
                             par_chars[size] = par_chars.get(size, 0) + k
                             n += k
