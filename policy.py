@@ -135,6 +135,7 @@ class Ocr:
     low_percentile: float
     min_low_confidence: float
     timeout_seconds: float
+    page_band: list[float]
 
 
 @dataclass(frozen=True)

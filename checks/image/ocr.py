@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -55,7 +56,13 @@ def parse_tsv(text: str, policy: Ocr) -> OcrResult:
 
 
 def recognise(image: Image.Image, policy: Ocr, binary: str) -> OcrResult:
-    """Run Tesseract on a page image (PNG through a pipe, TSV back); raises on failure or timeout."""
+    """Run Tesseract on the policy's band of a page image (PNG through a pipe, TSV back).
+
+    Raises on failure or timeout. One thread: the sandbox runs several files side by side.
+    """
+    top, bottom = (*policy.page_band, 1.0)[:2] if len(policy.page_band) >= 2 else (0.0, 1.0)
+    if 0.0 <= top < bottom <= 1.0 and (top, bottom) != (0.0, 1.0):
+        image = image.crop((0, round(image.height * top), image.width, round(image.height * bottom)))
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     completed = subprocess.run(
@@ -64,5 +71,6 @@ def recognise(image: Image.Image, policy: Ocr, binary: str) -> OcrResult:
         capture_output=True,
         timeout=policy.timeout_seconds,
         check=True,
+        env={**os.environ, "OMP_THREAD_LIMIT": "1"},
     )
     return parse_tsv(completed.stdout.decode("utf-8", "replace"), policy)

@@ -121,6 +121,9 @@ class PageImages:
     images: list[PlacedImage] = field(default_factory=list)
     coverage: float = 0.0
     path_objects: int = 0
+    # Text objects drawn visibly (an OCR layer under a scan is invisible): a stand-in for the
+    # text layer's glyph count when that is not given.
+    visible_text_objects: int = 0
 
     @property
     def size_pt(self) -> tuple[float, float]:
@@ -207,6 +210,10 @@ def survey_page(page: pdfium.PdfPage, number: int) -> PageImages:
     for kind, obj, matrix in _walk(page, False, None, 0):
         if kind == pdfium_c.FPDF_PAGEOBJ_PATH:
             info.path_objects += 1
+            continue
+        if kind == pdfium_c.FPDF_PAGEOBJ_TEXT:
+            if pdfium_c.FPDFTextObj_GetTextRenderMode(obj) != pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE:
+                info.visible_text_objects += 1
             continue
         if kind != pdfium_c.FPDF_PAGEOBJ_IMAGE or matrix is None:
             continue
@@ -432,7 +439,9 @@ def check_scan_pages(
             finally:
                 page.close()
             glyphs = (
-                visible_glyphs[index] if visible_glyphs is not None and index < len(visible_glyphs) else None
+                visible_glyphs[index]
+                if visible_glyphs is not None and index < len(visible_glyphs)
+                else info.visible_text_objects
             )
             kind = page_kind(info.coverage, glyphs, policy.scan, info.path_objects)
             if kind in ("scan", "mixed") and info.images:
