@@ -57,7 +57,9 @@ _SHOWN_ITEMS = re.compile(rb"(" + _STR + rb")|<([0-9A-Fa-f\x00\t\n\f\r ]*)>|([-+
 _WORD_GAP = -180.0
 _ESCAPE = re.compile(rb"\\(?:([0-7]{1,3})|(\r\n|\r|\n)|(.))", re.S)
 _ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
+_HANDLED = frozenset(b"TJ Tj Tm Tf BT Td TD q Q cm T* ' \" Tr TL BDC BMC EMC Do EI".split())
 _INLINE_END = re.compile(rb"[\x00\t\n\f\r ]EI(?=[\x00\t\n\f\r ]|\Z)")
+_HEX_PIECES = re.compile(rb"<([0-9A-Fa-f\x00\t\n\f\r ]*)>")
 _HEX_WS = re.compile(rb"[^0-9A-Fa-f]")
 
 
@@ -100,7 +102,14 @@ def hex_bytes(digits: bytes) -> bytes:
 def shown_bytes(args: bytes) -> bytes:
     """All string bytes among the operands of a text-showing operator, in order."""
     first = args.find(b"(")
-    if first >= 0 and b"\\" not in args and args.count(b"(") == 1 and b"<" not in args:
+    if first < 0:
+        # Hex strings only (Word writes glyph ids so): one conversion for the whole array.
+        pieces = _HEX_PIECES.findall(args)
+        joined = b"".join(pieces)
+        if not any(len(p) & 1 for p in pieces) and not _HEX_WS.search(joined):
+            return bytes.fromhex(joined.decode("ascii"))
+        return b"".join(hex_bytes(p) for p in pieces)
+    if b"\\" not in args and args.count(b"(") == 1 and b"<" not in args:
         return args[first + 1 : args.rindex(b")")]  # one plain literal string: the common case
     parts = [literal_bytes(lit) if lit else hex_bytes(hexdigits) for lit, hexdigits in _STRINGS.findall(args)]
     return b"".join(parts)
@@ -273,6 +282,8 @@ class Scanner:
         fonts_seen: dict[Any, tuple[FontInfo | None, float]] = {}
 
         for args, _, op in ops:
+            if op not in _HANDLED:
+                continue  # painting, colour, clipping...: nothing the text layer needs
             try:
                 if op == b"TJ" or op == b"Tj":
                     if font is not None:
@@ -282,10 +293,10 @@ class Scanner:
                                 (font, size, tm if plain else multiply(tm, ctm), mode, raw, part, args)
                             )
                 elif op == b"Tm":
-                    v = numbers(args)
+                    v = args.split() if fast else numbers(args)
                     if len(v) != 6:
                         continue
-                    tm = tlm = (v[0], v[1], v[2], v[3], v[4], v[5])
+                    tm = tlm = (float(v[0]), float(v[1]), float(v[2]), float(v[3]), float(v[4]), float(v[5]))
                 elif op == b"Tf":
                     known = fonts_seen.get(args) if fast else None
                     if known is None:
