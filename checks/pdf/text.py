@@ -48,6 +48,7 @@ from .fontmaps import FontInfo
 INVISIBLE_MODES = frozenset({3, 7})
 MIN_SPACING_GAPS = 3
 EXCERPT_CHARS = 60
+MAX_QUOTED_LINES = 6
 _SUBSET = re.compile(r"^[A-Z]{6}\+")
 _STYLE = re.compile(r"[-,](?:[A-Za-z]*)$")
 _FOUNDRY = re.compile(r"(?:PSMT|PS|MT)$")
@@ -114,7 +115,7 @@ class Combo:
         if len(pieces) > 1:
             text = " ".join(font.decode(p) for p in pieces)
         em = math.hypot(m[0], m[1])
-        upright = m[1] == 0 and m[2] == 0
+        upright = m[1] == 0  # a horizontal baseline (slanted glyphs too)
         if self.text and not self.text[-1].isspace():
             same_line = (
                 upright and abs(y - self.y) < 0.3 * em and self.x_end - 2 * em < x < self.x_end + 0.15 * em
@@ -211,7 +212,7 @@ class _PageReader:
         dx, dy = to_display[4], to_display[5]
         combos = out.combos
         lines: dict[float, list[float]] = {}
-        first_line_text: dict[float, str] = {}
+        line_quotes: dict[float, Combo] = {}  # the text of the first lines met, to quote one
         sizes = self.sizes
         top_band = height - self.band
         bottom_band = self.band
@@ -248,17 +249,21 @@ class _PageReader:
                 line = lines.get(baseline)
                 if line is None:
                     lines[baseline] = [visible, size, visible]
-                    first_line_text[baseline] = text
                 else:
                     line[0] += visible
                     if visible > line[2]:
                         line[1], line[2] = size, visible
+                quote = line_quotes.get(baseline)
+                if quote is None and len(line_quotes) < MAX_QUOTED_LINES:
+                    quote = line_quotes[baseline] = Combo()
+                if quote is not None and len(quote.text) < EXCERPT_CHARS:
+                    em_matrix = (m[0] * tf, m[1] * tf, m[2] * tf, m[3] * tf, m[4], m[5])
+                    quote.quote(font, raw, args, text, em_matrix, m[4] if turned else m[4] + dx, y)
         if lines:
             out.spacing, out.spacing_size = _line_spacing(lines, self.single_em)
             if out.spacing is not None:
                 out.spacing_chars = sum(int(v[0]) for v in lines.values())
-                top = max(lines)
-                out.spacing_text = first_line_text.get(top, "")
+                out.spacing_text = line_quotes[max(line_quotes)].text if line_quotes else ""
         return out
 
 
