@@ -15,12 +15,31 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 # (key, weight, concepts): concepts is non-empty for a document-type token.
 Token = tuple[str, float, frozenset[str]]
+
+
+class Tokens(tuple[Token, ...]):
+    """The tokens of one text, with their total weight and document types computed once."""
+
+    weight: float
+    types: frozenset[str]
+
+    def __new__(cls, items: Iterable[Token]) -> Tokens:
+        self = super().__new__(cls, items)
+        self.weight = sum(t[1] for t in self)
+        self.types = frozenset().union(*(t[2] for t in self))
+        return self
+
+    def __getitem__(self, index: Any) -> Any:
+        item = super().__getitem__(index)
+        return Tokens(item) if isinstance(index, slice) else item
+
 
 CONCEPT_WEIGHT = 2.0
 WORD_WEIGHT = 1.0
@@ -205,7 +224,8 @@ class Lexicon:
 
     phrases: dict[str, list[tuple[tuple[str, ...], frozenset[str]]]] = field(default_factory=dict)
     noise: dict[str, list[str]] = field(default_factory=dict)
-    abbreviations: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
+    abbreviations: re.Pattern[str] | None = None
+    expansions: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -219,9 +239,11 @@ class Lexicon:
             for w in split_words(phrase):
                 n = stem(w)
                 lex.noise.setdefault(n[:3], []).append(n)
-        for short, full in sorted((abbreviations or {}).items(), key=lambda kv: -len(kv[0])):
-            pattern = re.compile(r"(?<![^\W_])" + re.escape(short.lower()) + r"(?![^\W_])")
-            lex.abbreviations.append((pattern, full.lower()))
+        expansions = {k.lower(): v.lower() for k, v in (abbreviations or {}).items()}
+        if expansions:
+            alternatives = "|".join(re.escape(k) for k in sorted(expansions, key=len, reverse=True))
+            lex.abbreviations = re.compile(r"(?<![^\W_])(?:" + alternatives + r")(?![^\W_])")
+            lex.expansions = expansions
         by_phrase: dict[tuple[str, ...], set[str]] = {}
         for concept, phrases in document_types.items():
             for phrase in phrases:
@@ -236,16 +258,16 @@ class Lexicon:
 
     def expand(self, text: str) -> str:
         text = unicodedata.normalize("NFC", text).lower().replace("ё", "е")
-        for pattern, full in self.abbreviations:
-            text = pattern.sub(full, text)
+        if self.abbreviations is not None:
+            text = self.abbreviations.sub(lambda m: self.expansions[m.group(0)], text)
         return text
 
-    def tokens(self, text: str, *, filename: bool = False) -> list[Token]:
+    def tokens(self, text: str, *, filename: bool = False) -> Tokens:
         """Weighted tokens of a title or a file name (give `filename=True` for names)."""
-        return list(self._tokens(text, filename))
+        return self._tokens(text, filename)
 
     @lru_cache(maxsize=4096)  # noqa: B019 — a lexicon lives as long as its policy
-    def _tokens(self, text: str, filename: bool) -> tuple[Token, ...]:
+    def _tokens(self, text: str, filename: bool) -> Tokens:
         if filename:
             text = _strip_extension(text)
             text = _CAMEL.sub(" ", text)
@@ -276,7 +298,7 @@ class Lexicon:
             out.append((stems[i], WORD_WEIGHT, frozenset()))
             i += 1
         out.extend((n, NUMBER_WEIGHT, frozenset()) for n in numbers)
-        return tuple(out)
+        return Tokens(out)
 
     def _phrase_at(self, stems: list[str], i: int) -> tuple[int, frozenset[str]] | None:
         """The longest phrase starting at stems[i]; among equally long ones, the most exact."""
@@ -291,10 +313,9 @@ class Lexicon:
         return (best[0], best[2]) if best else None
 
     def concepts(self, tokens: Iterable[Token]) -> frozenset[str]:
-        found: set[str] = set()
-        for _, _, c in tokens:
-            found |= c
-        return frozenset(found)
+        if isinstance(tokens, Tokens):
+            return tokens.types
+        return frozenset().union(*(t[2] for t in tokens))
 
     def __hash__(self) -> int:
         return id(self)
@@ -324,6 +345,7 @@ def _one_edit(a: str, b: str) -> bool:
     return a[i:] == b[i + 1 :]
 
 
+@lru_cache(maxsize=65536)
 def token_similarity(a: Token, b: Token) -> float:
     ka, _, ca = a
     kb, _, cb = b
@@ -331,7 +353,7 @@ def token_similarity(a: Token, b: Token) -> float:
         return 1.0 if ca & cb else 0.0
     if ka == kb:
         return 1.0
-    if ka.isdigit() or kb.isdigit():
+    if ka.isdigit() or kb.isdigit() or ka[0] != kb[0]:
         return 0.0
     if compatible(ka, kb):
         return 0.9
@@ -347,24 +369,38 @@ def token_similarity(a: Token, b: Token) -> float:
     return 0.0
 
 
-def similarity(a: list[Token], b: list[Token]) -> float:
+def similarity(a: Sequence[Token], b: Sequence[Token]) -> float:
     """Soft Dice of two token lists in [0, 1]; a side covered completely scores at least 0.85
     (when it carries a document type or two words); different document types cap it at 0.3."""
     if not a or not b:
         return 0.0
-    best_a = [max(token_similarity(x, y) for y in b) for x in a]
-    best_b = [max(token_similarity(y, x) for x in a) for y in b]
-    wa = sum(t[1] for t in a)
-    wb = sum(t[1] for t in b)
-    got_a = sum(t[1] * s for t, s in zip(a, best_a, strict=True))
-    got_b = sum(t[1] * s for t, s in zip(b, best_b, strict=True))
+    ta = a if isinstance(a, Tokens) else Tokens(a)
+    tb = b if isinstance(b, Tokens) else Tokens(b)
+    best_b = [0.0] * len(tb)
+    got_a = 0.0
+    for x in ta:
+        best = 0.0
+        for j, y in enumerate(tb):
+            sim = 1.0 if x == y else token_similarity(x, y)
+            if sim > best:
+                best = sim
+            if sim > best_b[j]:
+                best_b[j] = sim
+        got_a += x[1] * best
+    got_b = sum(y[1] * s for y, s in zip(tb, best_b, strict=True))
+    wa, wb = ta.weight, tb.weight
     score = (got_a + got_b) / (wa + wb)
     if wa >= 2.0:
         score = max(score, 0.85 * got_a / wa)
     if wb >= 2.0:
         score = max(score, 0.85 * got_b / wb)
-    ca = frozenset().union(*(t[2] for t in a))
-    cb = frozenset().union(*(t[2] for t in b))
-    if ca and cb and not ca & cb:
+    if ta.types and tb.types and not ta.types & tb.types:
         score = min(score, 0.3)
     return round(score, 4)
+
+
+def clear_caches() -> None:
+    """Forget every cached word form and token comparison (for measurements)."""
+    skeleton.cache_clear()
+    stem.cache_clear()
+    token_similarity.cache_clear()

@@ -22,8 +22,9 @@ from ...policy import Policy
 from ..findings import Issues
 from .assign import assign
 from .metadata import FilingMetadata, deadline
-from .normalize import Lexicon, Token, similarity
+from .normalize import Lexicon, similarity
 
+_TITLE_TOKENS = 12
 LIST_DECLARED = "declared"
 LIST_APPLICATION = "application"
 
@@ -184,30 +185,44 @@ def _names_equal(a: str, b: str) -> bool:
 
 class _Matcher:
     def __init__(self, docs: Sequence[FiledDocument], policy: Policy) -> None:
-        self.policy = policy
+        self.docs = docs
+        self.title_weight = policy.filing.title_weight
         self.lexicon = lexicon_for(policy)
         self.name_tokens = [self.lexicon.tokens(d.name, filename=True) for d in docs]
-        self.title_tokens = [self.lexicon.tokens(d.title) if d.title else [] for d in docs]
+        # A title's first words name the document; the rest only slows the comparison.
+        self.title_tokens = [self.lexicon.tokens(d.title)[:_TITLE_TOKENS] if d.title else None for d in docs]
 
-    def score(self, entry: dict[str, Any], j: int, doc: FiledDocument) -> float:
-        if entry.get("filename") and _names_equal(entry["filename"], doc.name):
-            return 1.0
-        entry_tokens: list[Token] = self.lexicon.tokens(entry["title"])
-        best = similarity(entry_tokens, self.name_tokens[j])
-        if entry.get("filename"):
-            best = max(
-                best, similarity(self.lexicon.tokens(entry["filename"], filename=True), self.name_tokens[j])
-            )
-        if self.title_tokens[j]:
-            best = max(best, self.policy.filing.title_weight * similarity(entry_tokens, self.title_tokens[j]))
-        return round(best, 3)
+    def row(self, entry: dict[str, Any]) -> list[float]:
+        """The entry's score against every file: its title against the file's name and the
+        document's own title (weighted), or 1 when the entry names the file exactly."""
+        title = self.lexicon.tokens(entry["title"])
+        filename = entry.get("filename")
+        as_name = self.lexicon.tokens(filename, filename=True) if filename else None
+        scores = []
+        for j, doc in enumerate(self.docs):
+            if filename and _names_equal(filename, doc.name):
+                scores.append(1.0)
+                continue
+            best = similarity(title, self.name_tokens[j])
+            if as_name is not None:
+                best = max(best, similarity(as_name, self.name_tokens[j]))
+            titled = self.title_tokens[j]
+            # Different document types score at most 0.3: the title cannot raise such a pair.
+            if (
+                titled
+                and best < self.title_weight
+                and not (title.types and titled.types.isdisjoint(title.types))
+            ):
+                best = max(best, self.title_weight * similarity(title, titled))
+            scores.append(round(best, 3))
+        return scores
 
 
 def score_names(titles: Sequence[str], names: Sequence[str], policy: Policy) -> list[list[float]]:
     """Similarity of every declared title to every file name (names alone, no outlines)."""
     docs = [FiledDocument(n, "") for n in names]
     matcher = _Matcher(docs, policy)
-    return [[matcher.score({"title": t}, j, d) for j, d in enumerate(docs)] for t in titles]
+    return [matcher.row({"title": t}) for t in titles]
 
 
 def match_names(titles: Sequence[str], names: Sequence[str], policy: Policy) -> list[tuple[int, int, float]]:
@@ -237,7 +252,7 @@ def _check_list(
             **params,
         )
     matcher = _Matcher(docs, policy)
-    scores = [[matcher.score(e, j, d) for j, d in enumerate(docs)] for e in entries]
+    scores = [matcher.row(e) for e in entries]
     pairs = {i: (j, s) for i, j, s in assign(scores, rules.match_threshold)}
     matched_docs = {j for j, _ in pairs.values()}
     rows: list[dict[str, Any]] = []
