@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from types import ModuleType
@@ -279,6 +280,17 @@ def test_inline_image_data_is_skipped(pdfs: dict[str, Path]) -> None:
     assert fonts(layer) == {("TimesNewRomanPSMT", 14.0): visible(*lines[:10])}
 
 
+def test_a_stream_that_never_tokenizes_is_rejected_in_linear_time() -> None:
+    # Operands without an operator, then a stray delimiter: a tokenizer that retried from every
+    # position would take hours on this (quadratic); it must give up at once and leave the
+    # stream to the full parser.
+    data = b"1 " * 400_000 + b") BT /F1 12 Tf (x) Tj ET"
+    started = time.process_time()
+    assert content._fast_operations(data) is None
+    assert time.process_time() - started < 2.0
+    assert content._fast_operations(b"BT /F1 12 Tf (x) Tj ET") is not None
+
+
 def test_fast_and_full_parsers_agree_on_a_word_page() -> None:
     if not WORD_PDF.is_file():
         pytest.skip(f"the corpus is not at {CORPUS}")
@@ -287,7 +299,7 @@ def test_fast_and_full_parsers_agree_on_a_word_page() -> None:
     fast = content._fast_operations(data)
     slow = content._slow_operations(data, reader)
     assert fast is not None
-    assert [op for _, _, op in fast] == [op for _, _, op in slow]
+    assert [op for _, _, op, _ in fast] == [op for _, _, op, _ in slow]
 
 
 def _pdfium_visible(path: Path) -> list[int]:

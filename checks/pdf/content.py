@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from pypdf.generic import (
@@ -45,11 +45,16 @@ _DICT_ITEM = rb"[^<>()]++|" + _STR + rb"|<[0-9A-Fa-f\x00\t\n\f\r ]*+>"
 _DICT = rb"<<(?:" + _DICT_ITEM + rb"|<<(?:" + _DICT_ITEM + rb")*+>>)*+>>"
 _ARRAY = rb"\[(?:" + b"|".join([_WS + b"++", _NUM, _STR, _HEXSTR, _NAME, rb"true|false|null"]) + rb")*+\]"
 _OPERAND = rb"(?:" + b"|".join([_NUM, _NAME, _STR, _ARRAY, _DICT, _HEXSTR]) + rb")"
-# One operation: (operands, whitespace, operator). `findall` returns them without match objects;
-# the lengths add up to the stream's length exactly when nothing was skipped.
+# One operation: (operands, whitespace, operator, junk). The last group takes what is not an
+# operation — operands without an operator, a stray delimiter — so that `findall` moves on from
+# it at once (a pattern that could fail there would be retried at every following position,
+# quadratic on a hostile stream); any junk sends the stream to the full parser.
 _OPERATION = re.compile(
-    rb"((?:" + _WS + rb"*+" + _OPERAND + rb")*+)(" + _WS + rb"*+)([A-Za-z'\"][A-Za-z0-9*'\"]*+)", re.S
+    rb"(?:((?:" + _WS + rb"*+" + _OPERAND + rb")*+)(" + _WS + rb"*+)([A-Za-z'\"][A-Za-z0-9*'\"]*+)"
+    rb"|((?:" + _WS + rb"*+" + _OPERAND + rb")++|" + _WS + rb"*+[^\x00\t\n\f\r ]))",
+    re.S,
 )
+_JUNK = itemgetter(3)
 _INLINE_IMAGE = re.compile(rb"(?:^|[\x00\t\n\f\r ])BI[\x00\t\n\f\r /]")
 _STRINGS = re.compile(rb"(" + _STR + rb")|<([0-9A-Fa-f\x00\t\n\f\r ]*)>", re.S)
 _SHOWN_ITEMS = re.compile(rb"(" + _STR + rb")|<([0-9A-Fa-f\x00\t\n\f\r ]*)>|([-+.0-9]+)", re.S)
@@ -183,14 +188,13 @@ class _Resources:
         return key, _resolve(ref)
 
 
-def _fast_operations(data: bytes) -> list[tuple[bytes, bytes, bytes]] | None:
-    """[(operands, whitespace, operator)], or None when the stream does not tokenize cleanly."""
+def _fast_operations(data: bytes) -> list[tuple[bytes, bytes, bytes, bytes]] | None:
+    """[(operands, whitespace, operator, "")], or None when the stream does not tokenize cleanly."""
     if data.find(b"BI") < 0 or _INLINE_IMAGE.search(data) is None:
         ops = _OPERATION.findall(data)
-        consumed = sum(map(len, chain.from_iterable(ops)))
-        return ops if not data[consumed:].strip() else None
+        return None if any(map(_JUNK, ops)) else ops
     # Inline images: their binary data is skipped from ID to EI, then tokenizing goes on.
-    out: list[tuple[bytes, bytes, bytes]] = []
+    out: list[tuple[bytes, bytes, bytes, bytes]] = []
     pos = 0
     while True:
         end = data.find(b"ID", pos)
@@ -198,10 +202,8 @@ def _fast_operations(data: bytes) -> list[tuple[bytes, bytes, bytes]] | None:
             (end == 0 or data[end - 1 : end].isspace()) and data[end + 2 : end + 3].isspace()
         ):
             end = data.find(b"ID", end + 2)
-        chunk = data[pos : end + 2] if end >= 0 else data[pos:]
-        ops = _OPERATION.findall(chunk)
-        consumed = sum(map(len, chain.from_iterable(ops)))
-        if chunk[consumed:].strip():
+        ops = _OPERATION.findall(data[pos : end + 2] if end >= 0 else data[pos:])
+        if any(map(_JUNK, ops)):
             return None
         out.extend(ops)
         if end < 0:
@@ -209,14 +211,14 @@ def _fast_operations(data: bytes) -> list[tuple[bytes, bytes, bytes]] | None:
         stop = _INLINE_END.search(data, end + 2)
         if stop is None:
             return out
-        out.append((b"", b"", b"EI"))
+        out.append((b"", b"", b"EI", b""))
         pos = stop.end()
 
 
-def _slow_operations(data: bytes, reader: Any) -> list[tuple[list[Any], bytes, bytes]]:
+def _slow_operations(data: bytes, reader: Any) -> list[tuple[list[Any], bytes, bytes, bytes]]:
     stream = ContentStream(None, reader)
     stream.set_data(data)
-    return [(list(operands), b"", op) for operands, op in stream.operations]
+    return [(list(operands), b"", op, b"") for operands, op in stream.operations]
 
 
 class Scanner:
@@ -281,7 +283,7 @@ class Scanner:
         plain = ctm is IDENTITY  # no graphics transformation: the text matrix is the page's
         fonts_seen: dict[Any, tuple[FontInfo | None, float]] = {}
 
-        for args, _, op in ops:
+        for args, _, op, _ in ops:
             if op not in _HANDLED:
                 continue  # painting, colour, clipping...: nothing the text layer needs
             try:
