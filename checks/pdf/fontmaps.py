@@ -23,9 +23,6 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObj
 UNKNOWN = "\ufffd"
 _SUBSET = re.compile(r"^[A-Z]{6}\+")
 _HEX = re.compile(rb"<([0-9A-Fa-f]+)>")
-_BFCHAR = re.compile(rb"beginbfchar(.*?)endbfchar", re.S)
-_BFRANGE = re.compile(rb"beginbfrange(.*?)endbfrange", re.S)
-_CODESPACE = re.compile(rb"begincodespacerange(.*?)endcodespacerange", re.S)
 _RANGE_LINE = re.compile(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*(\[[^\]]*\]|<[0-9A-Fa-f]*>)")
 _MAX_RANGE = 65536
 _ENCODINGS = {"/WinAnsiEncoding", "/MacRomanEncoding", "/StandardEncoding", "/PDFDocEncoding"}
@@ -47,14 +44,20 @@ def _utf16(hexdigits: bytes) -> str:
     return raw.decode("utf-16-be", errors="replace")
 
 
+def _sections(data: bytes, name: bytes) -> list[bytes]:
+    """The bodies of `begin<name> … end<name>` sections (linear, whatever the input)."""
+    begin, end = b"begin" + name, b"end" + name
+    return [part[part.rfind(begin) + len(begin) :] for part in data.split(end)[:-1] if begin in part]
+
+
 def parse_tounicode(data: bytes) -> dict[int, str]:
     """Codes → text from a /ToUnicode CMap (bfchar and bfrange sections)."""
     mapping: dict[int, str] = {}
-    for block in _BFCHAR.findall(data):
+    for block in _sections(data, b"bfchar"):
         pairs = _HEX.findall(block)
         for src, dst in zip(pairs[::2], pairs[1::2], strict=False):
             mapping[int(src, 16)] = _utf16(dst)
-    for block in _BFRANGE.findall(data):
+    for block in _sections(data, b"bfrange"):
         for lo_hex, hi_hex, dst in _RANGE_LINE.findall(block):
             lo, hi = int(lo_hex, 16), int(hi_hex, 16)
             if hi < lo or hi - lo > _MAX_RANGE:
@@ -75,7 +78,7 @@ def parse_tounicode(data: bytes) -> dict[int, str]:
 def _codespace_lengths(data: bytes) -> list[int]:
     """Byte lengths of a CMap's code-space ranges (e.g. [1, 2] for a mixed CJK encoding)."""
     lengths: set[int] = set()
-    for block in _CODESPACE.findall(data):
+    for block in _sections(data, b"codespacerange"):
         for lo in _HEX.findall(block)[::2]:
             lengths.add((len(lo) + 1) // 2)
     return sorted(lengths)
