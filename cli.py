@@ -10,14 +10,14 @@ import argparse
 import json
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from . import __version__, cli_bulk, messages, service
+from . import __version__, messages
 from .policy import Policy, PolicyError, load_policy
-from .workers import runner as worker_command
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
@@ -26,7 +26,17 @@ class UsageError(Exception):
     pass
 
 
-def _parser() -> argparse.ArgumentParser:
+# The commands that need only the checker: for them the service, worker and bulk commands (and
+# their imports: structlog, dramatiq, uvicorn) are not loaded, so `courtdoc check` starts fast.
+_CORE_COMMANDS = ("check", "rules")
+
+
+def _core_only(argv: Sequence[str]) -> bool:
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first in _CORE_COMMANDS or (first is None and "--version" in argv and "--help" not in argv)
+
+
+def _parser(core_only: bool = False) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="courtdoc", description="Check court e-filing attachments.")
     parser.add_argument("--version", action="version", version=f"courtdoc {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -50,9 +60,13 @@ def _parser() -> argparse.ArgumentParser:
     rules.add_argument("--lang", choices=messages.LANGS, default="en")
     rules.add_argument("--policy", metavar="FILE")
     rules.add_argument("--format", choices=("text", "json"), default="text", dest="output")
-    cli_bulk.add_parsers(sub)
-    service.register(sub)
-    worker_command.register(sub)
+    if not core_only:
+        from . import cli_bulk, service
+        from .workers import runner as worker_command
+
+        cli_bulk.add_parsers(sub)
+        service.register(sub)
+        worker_command.register(sub)
     return parser
 
 
@@ -90,10 +104,16 @@ def _filing_files(folder: str) -> tuple[list[Path], Path | None]:
     return files, meta if meta.is_file() else None
 
 
-def _check(args: argparse.Namespace) -> int:
-    from . import pipeline  # imported here so `courtdoc --help` and `rules` stay fast
-    from .render import print_filing
+def _warm_sandbox(policy: Policy) -> None:
+    """Start the checking children (and their forkserver, which imports the checkers) on another
+    thread, while this process imports the pipeline: on two cores the two imports overlap."""
+    from .sandbox import shared_pool
 
+    pool = shared_pool(policy.sandbox.memory_limit_mb, policy.sandbox.recycle_rss_mb)
+    threading.Thread(target=pool.warm, name="courtdoc-warm", daemon=True).start()
+
+
+def _check(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     paths = [Path(f) for f in args.files]
     metadata: dict[str, Any] = {}
@@ -108,6 +128,10 @@ def _check(args: argparse.Namespace) -> int:
     for p in paths:
         if not p.is_file():
             raise UsageError(f"{p}: no such file")
+    _warm_sandbox(policy)
+    from . import pipeline  # imported here so `courtdoc --help` and `rules` stay fast
+    from .render import print_filing
+
     jobs = args.jobs or os.cpu_count() or 1
     show_progress = sys.stderr.isatty() and len(paths) > 3 and args.output == "text"
     reports = _validate_all(pipeline, paths, policy, args.lang, jobs, show_progress)
@@ -154,12 +178,16 @@ def _rules(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser(core_only=_core_only(argv)).parse_args(argv)
     try:
         if getattr(args, "run", None) is not None:
             return int(args.run(args))
-        if args.command in cli_bulk.COMMANDS:
-            return cli_bulk.run(args)
+        if args.command not in _CORE_COMMANDS:
+            from . import cli_bulk
+
+            if args.command in cli_bulk.COMMANDS:
+                return cli_bulk.run(args)
         if args.command == "check":
             return _check(args)
         return _rules(args)

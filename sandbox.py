@@ -173,6 +173,8 @@ class SandboxPool:
         self._slots = threading.BoundedSemaphore(self.size)
         self._idle: list[_Child] = []
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)  # a warming child joined the idle list
+        self._warming = 0
         self.started = 0  # children ever started, for tests and metrics
         self.recent: deque[RunStats] = deque(maxlen=256)  # the last runs' costs, newest last
 
@@ -188,21 +190,34 @@ class SandboxPool:
         return _Child(process, parent_conn)
 
     def _acquire(self) -> _Child:
-        with self._lock:
-            while self._idle:
-                child = self._idle.pop()
-                if child.process.is_alive():
-                    return child
-                child.kill()
+        with self._arrived:
+            while True:
+                while self._idle:
+                    child = self._idle.pop()
+                    if child.process.is_alive():
+                        return child
+                    child.kill()
+                if not self._warming:
+                    break
+                self._arrived.wait()  # a child being warmed is nearly there: take it
         return self._spawn()
 
     def warm(self) -> None:
-        """Start every child now, so the first files do not pay for it."""
+        """Start every child now, so the first files do not pay for it (safe on another thread:
+        a file that arrives meanwhile waits for a warming child instead of starting one more)."""
         with self._lock:
-            missing = self.size - len(self._idle)
-        children = [self._spawn() for _ in range(missing)]
-        with self._lock:
-            self._idle.extend(children)
+            missing = max(0, self.size - len(self._idle) - self._warming)
+            self._warming += missing
+        for _ in range(missing):
+            child = None
+            try:
+                child = self._spawn()
+            finally:
+                with self._arrived:
+                    self._warming -= 1
+                    if child is not None:
+                        self._idle.append(child)
+                    self._arrived.notify_all()
 
     def idle_pids(self) -> list[int]:
         with self._lock:
