@@ -168,6 +168,16 @@ def test_rotated_text_measures_its_size(pdfs: dict[str, Path]) -> None:
     assert [(i.rule, i.params["font"], i.params["size"]) for i in issues] == [("font.family", "Arial", "12")]
 
 
+def test_turned_page_is_read_as_shown(pdfs: dict[str, Path]) -> None:
+    # /Rotate 90 with the text drawn turned back: upright as shown, so its lines' spacing is
+    # measured and its page number is at the foot of the shown page.
+    layer = layer_of(pdfs["page_rotate90"])
+    lines = GEN.body(GEN.RUSSIAN + GEN.KAZAKH, 10)
+    assert fonts(layer) == {("TimesNewRomanPSMT", 14.0): visible(*lines[:20])}
+    assert fonts(layer, "footer") == {("TimesNewRomanPSMT", 12.0): 1}
+    assert layer.pages[0].spacing == 1.0
+
+
 # --- wrong fonts and sizes, clones -----------------------------------------------------------------
 
 
