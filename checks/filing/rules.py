@@ -294,6 +294,7 @@ def _check_list(
                 )
         else:
             closest = max(range(len(docs)), key=lambda j: scores[i][j], default=None)
+            near = closest is not None and scores[i][closest] > 0
             issues.add(
                 "filing.declared_missing",
                 location={**location_list, "entry": i + 1},
@@ -301,8 +302,9 @@ def _check_list(
                 expected=entry["title"],
                 title=entry["title"],
                 number=number,
-                closest=docs[closest].name if closest is not None else "-",
-                score=f"{scores[i][closest]:.2f}" if closest is not None else "0",
+                hint="@ui:closest_file" if near else "@ui:no_close_file",
+                closest=docs[closest].name if near and closest is not None else None,
+                score=f"{scores[i][closest]:.2f}" if near and closest is not None else None,
                 **params,
             )
         rows.append(row)
@@ -310,13 +312,15 @@ def _check_list(
         if j in matched_docs:
             continue
         closest = max(range(len(entries)), key=lambda i: scores[i][j], default=None)
+        near = closest is not None and scores[closest][j] > 0
         issues.add(
             "filing.undeclared_file",
             location={**location_list, "file": doc.name},
             observed=doc.name,
             name=doc.name,
-            closest=entries[closest]["title"] if closest is not None else "-",
-            score=f"{scores[closest][j]:.2f}" if closest is not None else "0",
+            hint="@ui:closest_entry" if near else "@ui:no_close_entry",
+            closest=entries[closest]["title"] if near and closest is not None else None,
+            score=f"{scores[closest][j]:.2f}" if near and closest is not None else None,
             **params,
         )
         rows.append(
