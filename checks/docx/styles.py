@@ -324,7 +324,8 @@ class StyleSheet:
         self._load_theme = theme
         self._load_numbering = numbering
         self._theme: Theme | None = None
-        self._numbering_map: dict[tuple[str, str], dict[str, Any]] | None = None
+        self._numbering_index: tuple[dict[str, str], dict[str, etree._Element]] | None = None
+        self._numbering_memo: dict[tuple[str, str], dict[str, Any]] = {}
         self._raw: dict[str, etree._Element] = {}
         self._parsed: dict[str, _Style] = {}
         self.types: dict[str, str] = {}
@@ -338,6 +339,7 @@ class StyleSheet:
         self._base_run: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._base_par: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._effective: dict[tuple[Any, ...], Effective] = {}
+        self._tables_memo: dict[tuple[Any, str], dict[str, Any]] = {}
 
     # --- reading -----------------------------------------------------------------------------------
 
@@ -386,33 +388,41 @@ class StyleSheet:
             self._theme = Theme(self._load_theme())
         return self._theme
 
-    @property
-    def numbering(self) -> dict[tuple[str, str], dict[str, Any]]:
-        if self._numbering_map is None:
-            root = self._load_numbering()
-            self._numbering_map = self._read_numbering(root) if root is not None else {}
-        return self._numbering_map
+    def numbering_spacing(self, ref: tuple[str, str]) -> dict[str, Any]:
+        """Line spacing a list level sets (`w:num` → `w:abstractNum` → `w:lvl`/`w:pPr`), read on demand."""
+        found = self._numbering_memo.get(ref)
+        if found is not None:
+            return found
+        if self._numbering_index is None:
+            self._numbering_index = self._index_numbering(self._load_numbering())
+        nums, abstracts = self._numbering_index
+        found = {}
+        abstract = abstracts.get(nums.get(ref[0], ""))
+        if abstract is not None:
+            t = self.t
+            for lvl in abstract:
+                if lvl.tag == t.lvl and lvl.get(t.ilvl, "0") == ref[1]:
+                    found = parse_spacing(next(lvl.iterchildren(t.pPr), None), t)
+                    break
+        self._numbering_memo[ref] = found
+        return found
 
-    def _read_numbering(self, root: etree._Element) -> dict[tuple[str, str], dict[str, Any]]:
+    def _index_numbering(
+        self, root: etree._Element | None
+    ) -> tuple[dict[str, str], dict[str, etree._Element]]:
+        nums: dict[str, str] = {}
+        abstracts: dict[str, etree._Element] = {}
+        if root is None:
+            return nums, abstracts
         t = self.t
-        abstract: dict[str, dict[str, dict[str, Any]]] = {}
-        for an in root.findall(t.abstractNum):
-            levels = {}
-            for lvl in an.findall(t.lvl):
-                spacing = parse_spacing(lvl.find(t.pPr), t)
-                if spacing:
-                    levels[lvl.get(t.ilvl, "0")] = spacing
-            if levels:
-                abstract[an.get(t.abstractNumId, "")] = levels
-        out: dict[tuple[str, str], dict[str, Any]] = {}
-        if not abstract:
-            return out
-        for num in root.findall(t.num):
-            ref = num.find(t.abstractNumId)
-            levels = abstract.get(ref.get(t.val, "") if ref is not None else "", {})
-            for ilvl, spacing in levels.items():
-                out[(num.get(t.numId, ""), ilvl)] = spacing
-        return out
+        for child in root:
+            if child.tag == t.num:
+                ref = next(child.iterchildren(t.abstractNumId), None)
+                if ref is not None:
+                    nums[child.get(t.numId, "")] = ref.get(t.val, "")
+            elif child.tag == t.abstractNum:
+                abstracts[child.get(t.abstractNumId, "")] = child
+        return nums, abstracts
 
     # --- style chains --------------------------------------------------------------------------------
 
@@ -448,6 +458,13 @@ class StyleSheet:
         """Whole-table properties of the table style chain, then its applicable conditional parts."""
         if table is None:
             return {}
+        key = (table, which)
+        cached = self._tables_memo.get(key)
+        if cached is None:
+            cached = self._tables_memo[key] = self._table_parts_uncached(table, which)
+        return cached
+
+    def _table_parts_uncached(self, table: tuple[str, tuple[str, ...]], which: str) -> dict[str, Any]:
         sid, conds = table
         chain: list[_Style] = []
         seen: set[str] = set()
@@ -548,8 +565,8 @@ class StyleSheet:
             base.update(self._table_parts(table, "p"))
             chain = self.par_chain(pstyle) if pstyle is not None else {}
             ref = num or chain.get("num")
-            if ref is not None and ref in self.numbering:
-                base.update(self.numbering[ref])
+            if ref is not None:
+                base.update(self.numbering_spacing(ref))
             if "line" in chain:
                 base["line"] = chain["line"]
             self._base_par[key] = base

@@ -24,7 +24,7 @@ from lxml import etree
 
 from ..ooxml import SAFE_PARSER
 from ..textrules import Place, TextInventory, excerpt
-from .styles import Effective, StyleSheet, Tags, num_ref, parse_spacing, tags_for
+from .styles import Effective, StyleSheet, Tags, parse_spacing, tags_for
 
 MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 MAIN_PART = "word/document.xml"
@@ -147,7 +147,8 @@ class _TableContexts:
     def __init__(self, sheet: StyleSheet, t: Tags) -> None:
         self.sheet = sheet
         self.t = t
-        self._tables: dict[Any, tuple[str | None, int, list[Any]]] = {}
+        self._tables: dict[Any, tuple[str | None, int, dict[Any, int]]] = {}
+        self._cells: dict[Any, dict[Any, int]] = {}
 
     def context(self, tc: etree._Element) -> tuple[str, tuple[str, ...]] | None:
         t = self.t
@@ -166,9 +167,11 @@ class _TableContexts:
             return None
         conds: list[str] = []
         if look:
-            row = rows.index(tr) if tr in rows else -1
-            cells = [c for c in tr if c.tag == t.tc]
-            col = cells.index(tc) if tc in cells else -1
+            row = rows.get(tr, -1)
+            cells = self._cells.get(tr)
+            if cells is None:
+                cells = self._cells[tr] = {c: i for i, c in enumerate(c for c in tr if c.tag == t.tc)}
+            col = cells.get(tc, -1)
             if look & _TBL_LOOK_BITS["firstRow"] and row == 0:
                 conds.append("firstRow")
             if look & _TBL_LOOK_BITS["lastRow"] and row == len(rows) - 1 and row > 0:
@@ -179,7 +182,7 @@ class _TableContexts:
                 conds.append("lastCol")
         return (style, tuple(conds))
 
-    def _table_info(self, tbl: etree._Element) -> tuple[str | None, int, list[Any]]:
+    def _table_info(self, tbl: etree._Element) -> tuple[str | None, int, dict[Any, int]]:
         t = self.t
         tblpr = tbl.find(t.tblPr)
         style_el = tblpr.find(t.tblStyle) if tblpr is not None else None
@@ -200,9 +203,8 @@ class _TableContexts:
                 for attr, bit in _TBL_LOOK_BITS.items():
                     if look_el.get("{" + t.ns + "}" + attr) in ("1", "true", "on"):
                         look |= bit
-        rows = list(tbl.iter(t.tr))
-        rows = [r for r in rows if _nearest(r, t.tbl) is tbl]
-        return style, look, rows
+        rows = [r for r in tbl.iter(t.tr) if _nearest(r, t.tbl) is tbl]
+        return style, look, {r: i for i, r in enumerate(rows)}
 
 
 def _nearest(el: etree._Element, tag: str) -> etree._Element | None:
@@ -222,7 +224,7 @@ class _Walker:
         self.paragraphs = 0
         self._ppr_cache: dict[tuple[Any, ...], tuple[str | None, tuple[str, float]]] = {}
         self._contexts: dict[Any, tuple[str, Any] | None] = {}
-        self._plans: dict[tuple[Any, ...], _Plan] = {}
+        self._plans: dict[tuple[Any, ...], dict[tuple[Any, ...], _Plan]] = {}
 
     def _paragraph_context(self, p: etree._Element, kind: str) -> tuple[str, Any] | None:
         """(area, table context) of a paragraph; None when it is in a fallback copy or deleted.
@@ -264,7 +266,7 @@ class _Walker:
         """(paragraph style, (rule, lines or points)) of a paragraph, memoised on what its `w:pPr` sets."""
         t = self.t
         style_id = spacing = numpr = None
-        if ppr is not None:
+        if ppr is not None:  # a loop over the children: lxml's find() goes through ElementPath
             for child in ppr:
                 tag = child.tag
                 if tag == t.pStyle:
@@ -272,7 +274,14 @@ class _Walker:
                 elif tag == t.spacing:
                     spacing = (child.get(t.line), child.get(t.lineRule))
                 elif tag == t.numPr:
-                    numpr = num_ref(ppr, t)
+                    num_id = level = None
+                    for part in child:
+                        if part.tag == t.numId:
+                            num_id = part.get(t.val)
+                        elif part.tag == t.ilvl:
+                            level = part.get(t.val)
+                    if num_id is not None:
+                        numpr = (num_id, level or "0")
         key = (table, style_id, spacing, numpr)
         props = self._ppr_cache.get(key)
         if props is None:
@@ -303,8 +312,11 @@ class _Walker:
                 continue
             index += 1
             area, table = ctx
-            first = p[0] if len(p) else None
-            ppr = first if first is not None and first.tag == t.pPr else p.find(t.pPr)
+            ppr = None
+            for first in p:  # pPr is the first child when present
+                if first.tag == t.pPr:
+                    ppr = first
+                break
             pstyle, line = self._paragraph_props(ppr, table)
             par_chars: dict[float, int] = {}
             par_total = 0
@@ -312,6 +324,10 @@ class _Walker:
             pending: list[tuple[Place, str]] = []
             place_key = (part_index, index)
             order = base_order + index
+            # One lookup per run: the paragraph's context picks a table of run formattings → plan.
+            par_plans = plans.get((area, table, pstyle))
+            if par_plans is None:
+                par_plans = plans[(area, table, pstyle)] = {}
 
             def make_place(
                 with_excerpt: bool,
@@ -365,15 +381,10 @@ class _Walker:
                 if not text and not syms:
                     continue
                 # One lookup per run: (area, table, style, direct properties) → plan.
-                key = (
-                    area,
-                    table,
-                    pstyle,
-                    tuple([(c.tag, *c.items()) for c in rpr]) if rpr is not None else (),
-                )
-                plan = plans.get(key)
+                sig = tuple([(c.tag, *c.items()) for c in rpr]) if rpr is not None else ()
+                plan = par_plans.get(sig)
                 if plan is None:
-                    plan = plans[key] = _Plan(inv, area, sheet.run(table, pstyle, rpr))
+                    plan = par_plans[sig] = _Plan(inv, area, sheet.run(table, pstyle, rpr))
                 if plan.vanish:
                     continue
                 mark = len(pending)
