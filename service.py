@@ -14,6 +14,7 @@ import argparse
 import fcntl
 import os
 import secrets
+import signal
 import sys
 from pathlib import Path
 from typing import IO, Any
@@ -108,7 +109,12 @@ def main(args: argparse.Namespace) -> int:
             create_app(rt), host=settings.host, port=settings.port, log_config=None, access_log=False
         )
         log.info("serve.listening", host=settings.host, port=settings.port, pid=os.getpid())
+        # uvicorn handles SIGTERM/SIGINT while it runs, then restores the previous handlers and
+        # raises the signal again; these no-op handlers let the shutdown below run.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: None)
         uvicorn.Server(config).run()
+        log.info("serve.stopping")
         return 0
     finally:
         if worker is not None:

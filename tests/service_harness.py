@@ -344,3 +344,37 @@ def listening(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.2)
         return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def cli_check(files: list[Path], lang: str = "en", declared_file: Path | None = None) -> dict[str, Any]:
+    """`courtdoc check --format json` on the files, as a person would run it."""
+    import io
+    from contextlib import redirect_stdout
+
+    from courtdoc.cli import main
+
+    args = ["check", "--format", "json", "--lang", lang]
+    if declared_file is not None:
+        args += ["--declared", str(declared_file)]
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = main([*args, *map(str, files)])
+    assert code in (0, 1), out.getvalue()
+    data: dict[str, Any] = json.loads(out.getvalue())
+    return data
+
+
+def report_diff(got: dict[str, Any], want: dict[str, Any], path: str = "") -> list[str]:
+    """Where two reports differ (for assertion messages)."""
+    if isinstance(got, dict) and isinstance(want, dict):
+        out: list[str] = []
+        for k in sorted(set(got) | set(want)):
+            out += report_diff(got.get(k), want.get(k), f"{path}.{k}")
+        return out
+    if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
+        return [
+            d
+            for i, (g, w) in enumerate(zip(got, want, strict=True))
+            for d in report_diff(g, w, f"{path}[{i}]")
+        ]
+    return [] if got == want else [f"{path}: {got!r} != {want!r}"]

@@ -10,6 +10,7 @@ bad produces a report like any other.
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -58,7 +59,7 @@ def declare(rt: Runtime) -> dict[str, Any]:
         """Failure injection for recovery tests (COURTDOC_FAULT_PAUSE); pauses once per filing."""
         seconds = faults.get(point)
         if seconds and rt.redis.set(rt.keys.fault(point, fid), "1", nx=True, ex=3600):
-            log.warning("fault.pause", point=point, seconds=seconds)
+            log.warning("fault.pause", point=point, seconds=seconds, pid=os.getpid())
             time.sleep(seconds)
 
     def check_file(filing_id: str, index: int) -> None:
