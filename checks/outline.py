@@ -50,8 +50,8 @@ MAX_STARTS = 50
 MAX_RUNS = 50
 SKETCH_K = 64
 SHINGLE = 4
-OCR_TOP_SHARE = 0.25
-OCR_WIDTH = 1000
+OCR_TOP_SHARE = 0.22
+OCR_WIDTH = 800
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _LETTERS = re.compile(r"[^\W\d_]")
