@@ -122,7 +122,7 @@ class Legibility:
     min_marks: int
     dark_paper_level: float
     light_ink_level: float
-    min_text_px: float
+    min_line_pitch_px: float
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,6 @@ packages=(
     tesseract-ocr tesseract-ocr-rus tesseract-ocr-kaz
     # pdfimages: the scan tests compare every image's dpi with `pdfimages -list`.
     poppler-utils
-    # Liberation Serif (Times New Roman metrics) for the scanned-page fixtures.
-    fonts-liberation
 )
 [ ${#packages[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -120,7 +120,8 @@ def test_rotated_placement_is_turned_upright() -> None:
     page = pages[0]
     assert page.dpi == pytest.approx([300.0, 300.0], abs=0.5)
     assert abs(page.metrics["legibility"]["skew_degrees"]) < 0.5
-    assert page.metrics["legibility"]["text_height_px"] > 15  # text lines found: the page reads upright
+    # text lines found at the pitch of 14 pt text: the page reads upright
+    assert page.metrics["legibility"]["text_size_pt"] == pytest.approx(14, abs=1.5)
     assert not found
 
 

@@ -18,8 +18,10 @@ figures whether it came from a JPEG file, a PDF or a DOCX, and whatever its dpi:
   lowers it; contrast, the amount of text and the dpi do not move it.
 - `skew`: the angle (degrees, counter-clockwise positive) that makes the ink's horizontal
   projection sharpest (text lines), searched over ±30°.
-- `text_height_px`: the median height of the marks, in source pixels — the size of the letters as
-  the scan recorded them.
+- `line_pitch_px`: the distance between text lines (the first strong peak of the autocorrelation
+  of the ink's projection at the skew angle), in the scan's own pixels. Letters cannot be measured
+  at the analysis resolution, but lines can, and body text is set at about 1.0–1.5 × its size:
+  the pitch tells the size of the text as the scan recorded it.
 """
 
 from __future__ import annotations
@@ -38,6 +40,12 @@ _SKEW_RANGE = 30.0
 _SKEW_POINTS = 6_000
 # Coarse-to-fine search: (half-width, step) in degrees around the previous best angle.
 _SKEW_STAGES = ((_SKEW_RANGE, 1.5), (1.5, 0.25), (0.25, 0.05))
+# Text line pitch searched between these lags.
+_MIN_PITCH = 3
+_MAX_PITCH = 120
+# The line pitch is the first autocorrelation peak at least this share of the highest one
+# (multiples of the pitch peak too, sometimes higher when the pitch is not a whole bin).
+_PITCH_PEAK_SHARE = 0.8
 
 
 @dataclass
@@ -51,7 +59,7 @@ class Measures:
     faint_marks: int
     sharpness: float | None
     skew: float | None
-    text_height_px: float | None  # median mark height in source pixels
+    line_pitch_px: float | None  # text line pitch in source pixels
 
     def as_dict(self) -> dict[str, float | int | None]:
         return {
@@ -64,7 +72,7 @@ class Measures:
             "faint_marks": self.faint_marks,
             "sharpness": None if self.sharpness is None else round(self.sharpness, 3),
             "skew_degrees": None if self.skew is None else round(self.skew, 2),
-            "text_height_px": None if self.text_height_px is None else round(self.text_height_px, 1),
+            "line_pitch_px": None if self.line_pitch_px is None else round(self.line_pitch_px, 1),
         }
 
 
@@ -75,10 +83,11 @@ def _percentile(hist: np.ndarray, q: float) -> float:
     return float(np.searchsorted(cdf, q / 100 * cdf[-1]))
 
 
-def _skew(mask: np.ndarray, rng: np.random.Generator) -> float | None:
+def _lines(mask: np.ndarray, rng: np.random.Generator) -> tuple[float | None, float | None]:
+    """Skew angle of the text lines and their pitch (analysis pixels) from the ink's projections."""
     ys, xs = np.nonzero(mask)
     if len(xs) < 200:
-        return None
+        return None, None
     if len(xs) > _SKEW_POINTS:
         pick = rng.choice(len(xs), _SKEW_POINTS, replace=False)
         xs, ys = xs[pick], ys[pick]
@@ -86,24 +95,45 @@ def _skew(mask: np.ndarray, rng: np.random.Generator) -> float | None:
     y = ys.astype(np.float32)
     span = int(mask.shape[0] + mask.shape[1])
 
-    def best(angles: np.ndarray) -> tuple[float, float]:
+    def profiles(angles: np.ndarray) -> np.ndarray:
         shifts = np.tan(np.radians(angles)).astype(np.float32)
         # Visual counter-clockwise skew: a line rising to the right has y = y0 - x·tan(a).
-        proj = (
-            y[None, :]
-            + x[None, :] * shifts[:, None]
-            + (span / 2 + np.arange(len(angles)) * 2 * span)[:, None]
-        )
+        proj = (y[None, :] + x[None, :] * shifts[:, None]) + (span / 2 + np.arange(len(angles)) * 2 * span)[
+            :, None
+        ]
         hist = np.bincount(proj.astype(np.int32).ravel(), minlength=len(angles) * 2 * span)
-        hist = hist[: len(angles) * 2 * span].reshape(len(angles), -1)
-        scores = (hist.astype(np.float64) ** 2).sum(axis=1)
-        i = int(np.argmax(scores))
-        return float(angles[i]), float(scores[i] / max(scores.mean(), 1.0))
+        return hist[: len(angles) * 2 * span].reshape(len(angles), -1).astype(np.float64)
 
     angle = 0.0
     for half, step in _SKEW_STAGES:
-        angle, _ = best(np.arange(angle - half, angle + half + step / 2, step))
-    return angle
+        angles = np.arange(angle - half, angle + half + step / 2, step)
+        angle = float(angles[int(np.argmax((profiles(angles) ** 2).sum(axis=1)))])
+    return angle, _pitch(profiles(np.array([angle]))[0])
+
+
+def _pitch(profile: np.ndarray) -> float | None:
+    """The text line pitch: the first strong peak of the projection profile's autocorrelation."""
+    profile = (
+        profile[np.nonzero(profile)[0].min() : np.nonzero(profile)[0].max() + 1] if profile.any() else profile
+    )
+    if len(profile) < 3 * _MIN_PITCH:
+        return None
+    centred = profile - profile.mean()
+    spectrum = np.fft.rfft(centred, n=2 * len(centred))
+    corr = np.fft.irfft(spectrum * np.conj(spectrum))[: len(centred)]
+    if corr[0] <= 0:
+        return None
+    corr = corr / corr[0]
+    top = min(len(corr) - 1, _MAX_PITCH)
+    lags = np.arange(_MIN_PITCH, top)
+    peaks = lags[(corr[lags] > corr[lags - 1]) & (corr[lags] >= corr[lags + 1]) & (corr[lags] > 0.2)]
+    if len(peaks) == 0:
+        return None
+    lag = int(peaks[np.argmax(corr[peaks] >= _PITCH_PEAK_SHARE * corr[peaks].max())])
+    # sub-pixel: parabola through the peak and its neighbours
+    a, b, c = corr[lag - 1], corr[lag], corr[lag + 1]
+    offset = 0.5 * (a - c) / (a - 2 * b + c) if (a - 2 * b + c) != 0 else 0.0
+    return lag + float(np.clip(offset, -0.5, 0.5))
 
 
 def _marks(ink: np.ndarray) -> tuple[int, np.ndarray]:
@@ -138,7 +168,7 @@ def measure(raster: Raster) -> Measures:
     ink_share = float(ink.mean())
     ink_level = max(0.0, paper - contrast)
 
-    marks, heights = _marks(ink)
+    marks, _ = _marks(ink)
     # A page that looks empty at the page's own contrast is looked at once more at the noise
     # floor: text too faint to read is not a blank page.
     faint_marks = marks if marks >= 50 else _marks(darkening > max(3.0, 2.0 * noise))[0]
@@ -153,8 +183,8 @@ def measure(raster: Raster) -> Measures:
         levels = np.minimum(magnitude[near], 4 * 255).astype(np.int32)
         sharpness = _percentile(np.bincount(levels, minlength=4 * 256), 90) / 4.0 / contrast
 
-    skew = _skew(ink, np.random.default_rng(0)) if marks >= 30 else None
-    text_height = float(np.median(heights)) / raster.scale if marks >= 30 else None
+    skew, pitch = _lines(ink, np.random.default_rng(0)) if marks >= 30 else (None, None)
+    line_pitch = pitch / raster.scale if pitch is not None else None
     return Measures(
         paper=paper,
         contrast=contrast,
@@ -165,7 +195,7 @@ def measure(raster: Raster) -> Measures:
         faint_marks=faint_marks,
         sharpness=sharpness,
         skew=skew,
-        text_height_px=text_height,
+        line_pitch_px=line_pitch,
     )
 
 

@@ -19,7 +19,7 @@ from ...report import PageInfo
 from ..findings import Issues
 from . import ocr
 from .colour import classify
-from .dpi import MM_PER_INCH, Resolution, anisotropic, dpi_in_range, match_paper
+from .dpi import Resolution, anisotropic, dpi_in_range, match_paper
 from .legibility import measure
 from .raster import Raster
 
@@ -225,21 +225,23 @@ def check_legibility(
             angle=f"{abs(m.skew):.1f}",
             max=f"{leg.max_skew_degrees:g}",
         )
-    if m.text_height_px is not None and m.text_height_px < leg.min_text_px:
-        mm = m.text_height_px / resolution.y * MM_PER_INCH if resolution.y else None
+    text_pt = None
+    if m.line_pitch_px is not None and resolution.y:
+        # body text is set at about 1.2 × its size (single spacing)
+        text_pt = m.line_pitch_px / resolution.y * 72 / 1.2
+        figures["text_size_pt"] = round(text_pt, 1)
+    if m.line_pitch_px is not None and m.line_pitch_px < leg.min_line_pitch_px:
         add(
             "scan.text_small",
             location=location,
-            observed=f"{m.text_height_px:.0f} px" + (f" ({mm:.1f} mm)" if mm else ""),
-            expected=f">= {leg.min_text_px:g} px",
-            px=f"{m.text_height_px:.0f}",
-            mm=f"{mm:.1f}" if mm else "?",
+            observed=f"line pitch {m.line_pitch_px:.0f} px" + (f" (~{text_pt:.0f} pt)" if text_pt else ""),
+            expected=f">= {leg.min_line_pitch_px:g} px",
+            px=f"{m.line_pitch_px:.0f}",
+            pt=f"{text_pt:.0f}" if text_pt else "?",
             dpi=dpi_text(resolution),
-            min_px=f"{leg.min_text_px:g}",
+            min_px=f"{leg.min_line_pitch_px:g}",
             max=_fmt(ctx.policy.scan.dpi_max),
         )
-    if m.text_height_px is not None and resolution.y:
-        figures["text_height_mm"] = round(m.text_height_px / resolution.y * MM_PER_INCH, 2)
     return figures
 
 
