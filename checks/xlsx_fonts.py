@@ -10,6 +10,7 @@ and is several times slower; see bench/bench_docx.py.)
 from __future__ import annotations
 
 import posixpath
+import re
 import zipfile
 
 from lxml import etree
@@ -24,6 +25,7 @@ R_NAMESPACES = (
     "http://purl.oclc.org/ooxml/officeDocument/relationships",
 )
 DEFAULT_FONT = ("Calibri", 11.0)
+_SPACE = re.compile(r"\s+")
 AREA = "sheet"
 
 Run = tuple[str, str | None, float | None]  # text, font name, size (None: the cell's own)
@@ -96,17 +98,26 @@ class _Styles:
 
 
 def _string_runs(si: etree._Element, s: str) -> list[Run]:
-    """A shared or inline string: plain text, or rich-text runs with their own fonts."""
-    runs = si.findall(f"{s}r")
-    if not runs:
-        return [("".join(t.text or "" for t in si.iter(f"{s}t") if t.getparent() is si), None, None)]
-    out: list[Run] = []
-    for r in runs:
-        text = "".join(t.text or "" for t in r.iter(f"{s}t"))
-        rpr = r.find(f"{s}rPr")
-        name, size = _font_of(rpr, s) if rpr is not None else (None, None)
-        out.append((text, name, size))
-    return out
+    """A shared or inline string: plain text, or rich-text runs with their own fonts (phonetic
+    `rPh` runs are not shown by default and are skipped)."""
+    tag_t, tag_r, tag_rpr = f"{s}t", f"{s}r", f"{s}rPr"
+    plain: list[str] = []
+    runs: list[Run] = []
+    for child in si:
+        tag = child.tag
+        if tag == tag_t:
+            plain.append(child.text or "")
+        elif tag == tag_r:
+            text = ""
+            name: str | None = None
+            size: float | None = None
+            for part in child:
+                if part.tag == tag_t:
+                    text += part.text or ""
+                elif part.tag == tag_rpr:
+                    name, size = _font_of(part, s)
+            runs.append((text, name, size))
+    return runs or [("".join(plain), None, None)]
 
 
 def read_text(zf: zipfile.ZipFile) -> TextInventory:
@@ -137,6 +148,13 @@ def read_text(zf: zipfile.ZipFile) -> TextInventory:
     return inv
 
 
+def _visible(text: str) -> int:
+    """Characters that are not whitespace."""
+    if text.isprintable():
+        return len(text) - text.count(" ")
+    return len(_SPACE.sub("", text))
+
+
 def _read_sheet(
     root: etree._Element,
     s: str,
@@ -147,37 +165,47 @@ def _read_sheet(
     inv: TextInventory,
 ) -> None:
     tag_v, tag_is = f"{s}v", f"{s}is"
+    fonts: dict[str | None, tuple[str, float]] = {}
     for order, c in enumerate(root.iter(f"{s}c")):
+        value = inline = None
+        for child in c:  # a loop, not find(): lxml's find() goes through ElementPath
+            if child.tag == tag_v:
+                value = child.text
+            elif child.tag == tag_is:
+                inline = child
         kind = c.get("t")
         runs: list[Run]
         if kind == "s":
-            v = c.find(tag_v)
             try:
-                runs = shared[int(v.text or "")] if v is not None else []
+                runs = shared[int(value or "")]
             except (ValueError, IndexError):
-                runs = []
+                continue
         elif kind == "inlineStr":
-            inline = c.find(tag_is)
-            runs = _string_runs(inline, s) if inline is not None else []
+            if inline is None:
+                continue
+            runs = _string_runs(inline, s)
+        elif value:
+            runs = [(value, None, None)]
         else:
-            v = c.find(tag_v)
-            runs = [(v.text or "", None, None)] if v is not None else []
-        if not runs:
             continue
-        cell_font, cell_size = styles.font(c.get("s"))
+        style = c.get("s")
+        cell_font = fonts.get(style)
+        if cell_font is None:
+            cell_font = fonts[style] = styles.font(style)
         ref = c.get("r") or f"#{order + 1}"
         place_key = (sheet_index, ref)
-        whole = "".join(r[0] for r in runs)
 
-        def make_place(with_excerpt: bool, _ref: str = ref, _whole: str = whole, _o: int = order) -> Place:
+        def make_place(
+            with_excerpt: bool, _ref: str = ref, _runs: list[Run] = runs, _o: int = order
+        ) -> Place:
             return Place(
                 sheet=name,
                 cell=_ref,
-                excerpt=excerpt(_whole) if with_excerpt else "",
+                excerpt=excerpt("".join(r[0] for r in _runs)) if with_excerpt else "",
                 order=sheet_index * 100_000_000 + _o,
             )
 
         for text, font, size in runs:
-            n = len(text) - sum(1 for ch in text if ch.isspace()) if text else 0
+            n = _visible(text) if text else 0
             if n:
-                inv.font(AREA, font or cell_font, size or cell_size).add(n, place_key, make_place)
+                inv.font(AREA, font or cell_font[0], size or cell_font[1]).add(n, place_key, make_place)
