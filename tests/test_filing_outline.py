@@ -192,3 +192,28 @@ def test_corpus_outlines_are_small_and_judged_soberly() -> None:
         "saslprep-r6.pdf",
         "libreoffice-writer-password.pdf",
     }
+
+
+def test_docx_bundle_split_by_page_breaks(tmp_path: Path) -> None:
+    from docx import Document
+
+    doc = Document()
+    for k, (title, body) in enumerate(
+        [
+            ("ДОВЕРЕННОСТЬ", "Я, Иванов Иван Иванович, уполномочиваю представлять мои интересы."),
+            ("КВИТАНЦИЯ", "об оплате государственной пошлины № 7716"),
+            ("Справка", "дана в том, что он работает инженером."),  # not in capitals: not a new title
+        ]
+    ):
+        if k:
+            doc.add_page_break()
+        doc.add_paragraph().add_run(title).bold = True
+        doc.add_paragraph(body)
+    path = tmp_path / "Документы.docx"
+    doc.save(str(path))
+    found = outline.extract(path, "docx", POLICY)
+    assert found is not None
+    assert [(s["page"], s["title"]) for s in found.page_starts] == [(1, "ДОВЕРЕННОСТЬ"), (2, "КВИТАНЦИЯ")]
+    issues = Issues()
+    check_outline(path.name, found.to_dict(), POLICY, issues)
+    assert [(i.rule, i.params["pages"]) for i in issues] == [("file.multiple_documents", "1, 2")]
