@@ -49,6 +49,9 @@ def _localise(params: dict[str, Any], lang: str) -> dict[str, Any]:
     for key, value in params.items():
         if isinstance(value, str) and value.startswith("@ui:"):
             out[key] = ui(value[4:], lang).format_map(_Defaulting(params))
+        elif isinstance(value, list) and value and all(isinstance(v, str) and v.startswith("@ui:") for v in value):
+            # A list of phrases reads as an enumeration: "printing, copying".
+            out[key] = ", ".join(ui(v[4:], lang).format_map(_Defaulting(params)) for v in value)
     return out
 
 

@@ -153,7 +153,9 @@ def _content_matches(ext: str, sniffed: Sniffed, policy: Policy, issues: Issues)
     # A password-protected DOCX/XLSX is an OLE "EncryptedPackage": say it is encrypted, which
     # is what the filer can fix, rather than that it is the wrong format.
     if sniffed.format == "ole-encrypted" and ext in ("docx", "xlsx"):
-        issues.add("file.encrypted", observed="EncryptedPackage", detail=f"{ext.upper()} with a password")
+        issues.add(
+            "file.encrypted", observed="EncryptedPackage", detail="@ui:enc_ooxml_password", kind=ext.upper()
+        )
         return False
     if sniffed.detail.startswith("broken:") and sniffed.format in ("zip", "ole"):
         expected = policy.limits.extension_formats.get(ext, [])
@@ -162,7 +164,7 @@ def _content_matches(ext: str, sniffed: Sniffed, policy: Policy, issues: Issues)
                 "file.corrupt",
                 observed=sniffed.detail[:300],
                 format=ext.upper(),
-                reason="the package is incomplete or damaged",
+                reason="@ui:bad_package",
             )
             return False
     return common.check_content_type(ext, sniffed, policy, issues)
@@ -240,7 +242,7 @@ def _run_bounded(path: Path, ext: str, policy: Policy, pool: SandboxPool | None)
         return failed
     except Exception as exc:  # any other sandbox failure is this file's problem, not the run's
         failed = Inspection(format=None)
-        failed.issues.add("file.check_failed", observed=str(exc)[:300], reason=str(exc)[:200])
+        failed.issues.add("file.check_failed", observed=str(exc)[:300], reason="@ui:fail_crash")
         return failed
 
 

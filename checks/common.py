@@ -115,6 +115,6 @@ def check_content_type(ext: str, sniffed: Sniffed, policy: Policy, issues: Issue
         observed=sniffed.format,
         expected=policy.limits.extension_formats.get(ext, []),
         extension=ext,
-        actual=sniffed.display,
+        actual=sniffed.phrase,
     )
     return False

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import struct
 from pathlib import Path
+from typing import Any
 
 import olefile
 
@@ -34,8 +35,9 @@ _CHART_CLASSES = (b"MSGraph.Chart", b"Excel.Chart")
 _PRINTABLE = re.compile(rb"[\x20-\x7e]{4,}")
 
 
-def _corrupt(issues: Issues, observed: str, reason: str) -> None:
-    issues.add("file.corrupt", observed=observed[:300], format="DOC", reason=reason)
+def _corrupt(issues: Issues, observed: str, reason: str, **params: Any) -> None:
+    """`reason` is a phrase key of the message catalogue ([ui]), filled from `params`."""
+    issues.add("file.corrupt", observed=observed[:300], format="DOC", reason=f"@ui:{reason}", **params)
 
 
 def _stream_size(ole: olefile.OleFileIO, name: str) -> int | None:
@@ -46,25 +48,26 @@ def _stream_size(ole: olefile.OleFileIO, name: str) -> int | None:
 
 def _structure_problem(
     ole: olefile.OleFileIO, fib: bytes, stream_size: int, ident: int, flags: int
-) -> str | None:
-    """Why the FIB does not describe a readable document, or None when it does."""
+) -> tuple[str, str, dict[str, str]] | None:
+    """Why the FIB does not describe a readable document (phrase key, English, phrase params),
+    or None when it does."""
     if ident == _WORD97_MAGIC:
         if len(fib) < _CLX_OFFSET + 8:
-            return "its header is cut short"
+            return "bad_doc_header_short", "its header is cut short", {}
         table = "1Table" if flags & _FLAG_WHICH_TABLE else "0Table"
         table_size = _stream_size(ole, table)
         if table_size is None:
-            return f"its table stream ({table}) is missing"
+            return "bad_doc_table", f"its table stream ({table}) is missing", {"stream": table}
         (ccp_text,) = struct.unpack_from("<i", fib, _CCP_TEXT_OFFSET)
         fc_clx, lcb_clx = struct.unpack_from("<II", fib, _CLX_OFFSET)
         if ccp_text < 0:
-            return "its text length is negative"
+            return "bad_doc_length", "its text length is negative", {}
         if lcb_clx == 0 or fc_clx + lcb_clx > table_size:
-            return "its piece table lies outside the file"
+            return "bad_doc_pieces", "its piece table lies outside the file", {}
         return None
     fc_min, fc_mac = struct.unpack_from("<II", fib, _FC_MIN_OFFSET)
     if not fc_min <= fc_mac <= stream_size:
-        return "its text lies outside the file"
+        return "bad_doc_text", "its text lies outside the file", {}
     return None
 
 
@@ -98,32 +101,33 @@ def check_doc(path: Path, issues: Issues) -> olefile.OleFileIO | None:
     try:
         ole = olefile.OleFileIO(str(path))
     except Exception as exc:  # olefile raises many types on damaged input
-        _corrupt(issues, str(exc), "its structure is broken")
+        _corrupt(issues, str(exc), "bad_structure")
         return None
     try:
         fib = ole.openstream("WordDocument").read(_FIB_READ)
         stream_size = int(ole.get_size("WordDocument"))
     except Exception as exc:
         ole.close()
-        _corrupt(issues, str(exc), "its text stream cannot be read")
+        _corrupt(issues, str(exc), "bad_doc_stream")
         return None
     if len(fib) < 32:
         ole.close()
-        _corrupt(issues, "short FIB", "its header is cut short")
+        _corrupt(issues, "short FIB", "bad_doc_header_short")
         return None
     ident, _, _, _, _, flags = _FIB_HEAD.unpack_from(fib, 0)
     if ident != _WORD97_MAGIC and ident not in _WORD6_MAGICS:
         ole.close()
-        _corrupt(issues, f"wIdent {ident:#06x}", "its header is not a Word header")
+        _corrupt(issues, f"wIdent {ident:#06x}", "bad_doc_header")
         return None
     if flags & _FLAG_ENCRYPTED:
         ole.close()
-        issues.add("file.encrypted", observed="fEncrypted", detail="Word document with a password")
+        issues.add("file.encrypted", observed="fEncrypted", detail="@ui:enc_word_password")
         return None
     problem = _structure_problem(ole, fib, stream_size, ident, flags)
     if problem is not None:
         ole.close()
-        _corrupt(issues, problem, problem)
+        key, english, params = problem
+        _corrupt(issues, english, key, **params)
         return None
     lowered = ["/".join(s).lower() for s in ole.listdir(streams=True, storages=True)]
     if any(s.startswith(("macros/", "_vba_project_cur/")) for s in lowered):
@@ -131,10 +135,16 @@ def check_doc(path: Path, issues: Issues) -> olefile.OleFileIO | None:
             "file.active_content",
             location={"part": "Macros"},
             observed="macros (VBA project)",
-            what="macros (VBA project)",
+            what="@ui:act_vba",
         )
     objects = _embedded_objects(ole)
     if objects:
-        what = f"an embedded file or object ({', '.join(sorted(set(objects))[:3])})"
-        issues.add("file.active_content", location={"part": "ObjectPool"}, observed=what, what=what)
+        listed = ", ".join(sorted(set(objects))[:3])
+        issues.add(
+            "file.active_content",
+            location={"part": "ObjectPool"},
+            observed=f"an embedded file or object ({listed})",
+            what="@ui:act_embedded_object",
+            object=listed,
+        )
     return ole

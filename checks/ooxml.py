@@ -80,15 +80,20 @@ def open_package(path: Path, policy: Policy, issues: Issues, display: str) -> zi
 
 
 def _reason_zip(exc: Exception) -> str:
-    text = str(exc)
-    if "central directory" in text.lower() or "not a zip" in text.lower():
-        return "the package is incomplete (its directory is missing)"
-    return text
+    text = str(exc).lower()
+    if "central directory" in text or "not a zip" in text:
+        return "@ui:bad_package_incomplete"
+    return "@ui:bad_package"
 
 
 def _damaged(issues: Issues, part: str, observed: str, display: str, reason: str) -> bool:
     issues.add(
-        "file.corrupt", location={"part": part}, observed=observed[:300], format=display, reason=reason
+        "file.corrupt",
+        location={"part": part},
+        observed=observed[:300],
+        format=display,
+        reason=reason,
+        part=part,
     )
     return False
 
@@ -118,24 +123,22 @@ def check_xml_parts(zf: zipfile.ZipFile, issues: Issues, display: str) -> bool:
                     if index_data is not None:
                         index_data.append(chunk)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, zlib.error) as exc:
-            return _damaged(issues, name, str(exc), display, f"part {name} is damaged")
+            return _damaged(issues, name, str(exc), display, "@ui:bad_part")
         if declares_dtd:
             return _damaged(
                 issues,
                 name,
                 "DOCTYPE declaration",
                 display,
-                f"part {name} declares a DTD (XML entity expansion), which Office never writes",
+                "@ui:bad_part_dtd",
             )
         if index_data is not None:
             try:
                 etree.fromstring(b"".join(index_data), SAFE_PARSER)
             except etree.XMLSyntaxError as exc:
-                return _damaged(issues, name, str(exc), display, f"part {name} is not well-formed XML")
+                return _damaged(issues, name, str(exc), display, "@ui:bad_part_xml")
     if "[Content_Types].xml" not in zf.NameToInfo:
-        return _damaged(
-            issues, "[Content_Types].xml", "missing", display, "the package has no content-types part"
-        )
+        return _damaged(issues, "[Content_Types].xml", "missing", display, "@ui:bad_no_content_types")
     return True
 
 
@@ -148,9 +151,13 @@ def _relationships(zf: zipfile.ZipFile, rels_name: str) -> list[dict[str, str]]:
 
 
 def check_active_content(zf: zipfile.ZipFile, issues: Issues) -> None:
-    """Macros, ActiveX, embedded objects, external templates/objects and DDE fields."""
+    """Macros, ActiveX, embedded objects, external templates/objects and DDE fields.
+
+    One finding per kind (the first part where it was seen); the kind is a phrase key of the
+    message catalogue, the English wording goes to `observed`.
+    """
     names = zf.namelist()
-    found: list[tuple[str, str]] = []
+    found: list[tuple[str, str, str, dict[str, str]]] = []  # kind, observed, part, phrase params
     chart_data: set[str] = set()
     rels_parts = [n for n in names if n.endswith(".rels")]
     for rels_name in rels_parts:
@@ -160,7 +167,15 @@ def check_active_content(zf: zipfile.ZipFile, issues: Issues) -> None:
             target = rel.get("Target", "")
             if rel.get("TargetMode", "").lower() == "external":
                 if rtype in _EXTERNAL_ACTIVE_TYPES:
-                    found.append((f"a link to an outside file ({rtype}: {target[:80]})", rels_name))
+                    link = f"{rtype}: {target[:80]}"
+                    found.append(
+                        (
+                            "act_external_link",
+                            f"a link to an outside file ({link})",
+                            rels_name,
+                            {"link": link},
+                        )
+                    )
                 continue
             # Embedded workbooks that only hold a chart's data are not attachments.
             if "/charts/" in rels_name or rels_name.startswith(("word/charts/", "xl/charts/")):
@@ -168,23 +183,29 @@ def check_active_content(zf: zipfile.ZipFile, issues: Issues) -> None:
     for name in names:
         lower = name.lower()
         if lower.endswith("vbaproject.bin") or lower.endswith("vbadata.xml"):
-            found.append(("macros (VBA project)", name))
+            found.append(("act_vba", "macros (VBA project)", name, {}))
         elif "/activex/" in lower:
-            found.append(("ActiveX controls", name))
+            found.append(("act_activex", "ActiveX controls", name, {}))
         elif "/embeddings/" in lower and posixpath.normpath(name) not in chart_data:
-            found.append((f"an embedded file or object ({posixpath.basename(name)})", name))
+            obj = posixpath.basename(name)
+            found.append(
+                ("act_embedded_object", f"an embedded file or object ({obj})", name, {"object": obj})
+            )
         elif lower.startswith("xl/macrosheets/"):
-            found.append(("Excel 4.0 macro sheets", name))
+            found.append(("act_xlm", "Excel 4.0 macro sheets", name, {}))
     for name in names:
         if _FIELD_PARTS.fullmatch(name):
             with zf.open(name) as fh:
                 if _DDE.search(fh.read()):
-                    found.append(("a DDE field that runs a command when the document is opened", name))
+                    found.append(
+                        ("act_dde", "a DDE field that runs a command when the document is opened", name, {})
+                    )
                     break
     seen: set[str] = set()
-    for what, part in found:
-        key = what.split(" (")[0]
-        if key in seen:
+    for kind, observed, part, params in found:
+        if kind in seen:
             continue
-        seen.add(key)
-        issues.add("file.active_content", location={"part": part}, observed=what, what=what)
+        seen.add(kind)
+        issues.add(
+            "file.active_content", location={"part": part}, observed=observed, what=f"@ui:{kind}", **params
+        )

@@ -73,6 +73,13 @@ FORMAT_NAMES: dict[str, str] = {
 }
 
 
+# Formats whose name is words (not just a format's own name): translated in the catalogue.
+TRANSLATED_FORMATS = frozenset(
+    {"docm", "dotx", "dotm", "xlsm", "xltx", "xltm", "xlsb", "pptm", "odt", "ods", "odf", "zip"}
+    | {"ole-encrypted", "ole", "exe", "elf", "empty", "unknown"}
+)
+
+
 @dataclass(frozen=True)
 class Sniffed:
     format: str
@@ -81,6 +88,13 @@ class Sniffed:
     @property
     def display(self) -> str:
         return FORMAT_NAMES.get(self.format, self.format)
+
+    @property
+    def phrase(self) -> str:
+        """The format's name for a message: a catalogue phrase where it needs translating."""
+        return (
+            f"@ui:fmt_{self.format.replace('-', '_')}" if self.format in TRANSLATED_FORMATS else self.display
+        )
 
 
 def sniff(path: Path) -> Sniffed:

@@ -15,12 +15,12 @@ def check_workbook(zf: zipfile.ZipFile, issues: Issues) -> bool:
         etree.fromstring(zf.read("xl/workbook.xml"), SAFE_PARSER)
     except KeyError:
         issues.add(
-            "file.corrupt", observed="no xl/workbook.xml", format="XLSX", reason="it has no workbook part"
+            "file.corrupt", observed="no xl/workbook.xml", format="XLSX", reason="@ui:bad_no_workbook"
         )
         return False
     except (etree.XMLSyntaxError, zipfile.BadZipFile, OSError, EOFError) as exc:
         issues.add(
-            "file.corrupt", observed=str(exc)[:300], format="XLSX", reason="its workbook part is damaged"
+            "file.corrupt", observed=str(exc)[:300], format="XLSX", reason="@ui:bad_workbook"
         )
         return False
     return True

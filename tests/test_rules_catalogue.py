@@ -73,3 +73,31 @@ def test_rules_listing_covers_every_rule() -> None:
         rows = rules_table(load_policy(), lang)
         assert {r["rule"] for r in rows} == set(load_policy().rules)
         assert all(r["description"] and r["description"] != r["rule"] for r in rows)
+
+
+FILE_LEVEL_PHRASES = ("act_", "enc_", "own_", "bad_", "fail_", "fmt_")
+
+
+def test_file_level_phrases_are_translated() -> None:
+    """Phrases the file-level checks pass as "@ui:KEY" exist in all three languages, and the
+    Kazakh and Russian ones hold no English words (technical names such as PDF or VBA aside)."""
+    phrases = {k: v for k, v in messages.catalogue()["ui"].items() if k.startswith(FILE_LEVEL_PHRASES)}
+    assert len(phrases) > 50
+    for key, entry in phrases.items():
+        assert set(entry) == set(messages.LANGS), key
+        for lang in ("ru", "kk"):
+            assert _CYRILLIC.search(entry[lang]), (key, lang)
+            assert not re.search(r"\b[a-z]{3,} [a-z]{3,}\b", entry[lang]), (key, lang)
+
+
+def test_every_phrase_key_used_by_the_checks_exists() -> None:
+    from courtdoc.checks.sniff import TRANSLATED_FORMATS
+
+    used = {f"fmt_{f.replace('-', '_')}" for f in TRANSLATED_FORMATS}
+    used |= {"own_printing", "own_copying", "own_editing", "own_unspecified"}
+    for path in (ROOT / "checks").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        used |= set(re.findall(r"@ui:([a-z_]*[a-z])\b", text))
+        used |= set(re.findall(r'"((?:act|bad|enc|fail)_[a-z_]*[a-z])"', text))
+    missing = sorted(k for k in used if k not in messages.catalogue()["ui"])
+    assert missing == []

@@ -17,10 +17,10 @@ def read_main_part(zf: zipfile.ZipFile, issues: Issues) -> etree._Element | None
         return etree.fromstring(zf.read(MAIN_PART), SAFE_PARSER)
     except KeyError:
         issues.add(
-            "file.corrupt", observed=f"no {MAIN_PART}", format="DOCX", reason="it has no document part"
+            "file.corrupt", observed=f"no {MAIN_PART}", format="DOCX", reason="@ui:bad_no_document"
         )
     except (etree.XMLSyntaxError, zipfile.BadZipFile, OSError, EOFError) as exc:
         issues.add(
-            "file.corrupt", observed=str(exc)[:300], format="DOCX", reason="its document part is damaged"
+            "file.corrupt", observed=str(exc)[:300], format="DOCX", reason="@ui:bad_document"
         )
     return None

@@ -22,7 +22,7 @@ def open_jpeg(path: Path, issues: Issues) -> Image.Image | None:
         issues.add("file.check_memory", observed=str(exc)[:200], limit_mb=f"{limit:.0f}")
         return None
     except (OSError, SyntaxError, ValueError) as exc:
-        reason = "the image is cut short" if "truncated" in str(exc) else "the image data is damaged"
+        reason = "@ui:bad_image_cut" if "truncated" in str(exc) else "@ui:bad_image"
         issues.add("file.corrupt", observed=str(exc)[:300], format="JPEG", reason=reason)
         return None
     return image

@@ -24,15 +24,23 @@ from ..findings import Issues
 _EOF_WINDOW = 4096
 # After the last end marker, any of these means an incremental update that was cut off.
 _UNFINISHED = re.compile(rb"\bendobj\b|\bstartxref\b|\d+\s+\d+\s+obj\b")
-_HOSTILE_ACTIONS = {
-    "/JavaScript": "JavaScript",
-    "/Launch": "a command to launch a program",
-    "/GoToE": "a link into an embedded file",
+# Kinds of active content, as phrase keys of the message catalogue ([ui]), with the English
+# wording kept in `observed`.
+_KINDS = {
+    "act_js": "JavaScript",
+    "act_launch": "a command to launch a program",
+    "act_goto_embedded": "a link into an embedded file",
+    "act_attached_file": "an attached file",
+    "act_embedded_files": "attached files (EmbeddedFiles)",
+    "act_rich_media": "embedded multimedia (RichMedia)",
+    "act_multimedia": "embedded multimedia",
+    "act_xfa": "an XFA form (it can carry scripts)",
 }
+_HOSTILE_ACTIONS = {"/JavaScript": "act_js", "/Launch": "act_launch", "/GoToE": "act_goto_embedded"}
 _HOSTILE_ANNOTS = {
-    "/FileAttachment": "an attached file",
-    "/RichMedia": "embedded multimedia (RichMedia)",
-    "/Screen": "embedded multimedia",
+    "/FileAttachment": "act_attached_file",
+    "/RichMedia": "act_rich_media",
+    "/Screen": "act_multimedia",
 }
 _MAX_ACTION_CHAIN = 50
 _MAX_FIELDS = 10_000
@@ -76,20 +84,16 @@ def _open_in_viewer(path: Path, issues: Issues) -> bool:
         document = pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as exc:
         if exc.err_code == pdfium_c.FPDF_ERR_PASSWORD:
-            issues.add("file.encrypted", observed="user password", detail="PDF with an open password")
+            issues.add("file.encrypted", observed="user password", detail="@ui:enc_pdf_password")
         elif exc.err_code == pdfium_c.FPDF_ERR_SECURITY:
-            issues.add(
-                "file.encrypted", observed="security handler", detail="PDF locked by a security handler"
-            )
+            issues.add("file.encrypted", observed="security handler", detail="@ui:enc_pdf_handler")
         else:
-            issues.add(
-                "file.corrupt", observed=str(exc)[:300], format="PDF", reason="its structure is broken"
-            )
+            issues.add("file.corrupt", observed=str(exc)[:300], format="PDF", reason="@ui:bad_structure")
         return False
     try:
         pages = len(document)
         if pages == 0:
-            issues.add("file.corrupt", observed="0 pages", format="PDF", reason="it has no pages")
+            issues.add("file.corrupt", observed="0 pages", format="PDF", reason="@ui:bad_no_pages")
             return False
         for index in range(pages):
             try:
@@ -100,7 +104,8 @@ def _open_in_viewer(path: Path, issues: Issues) -> bool:
                     location={"page": index + 1},
                     observed=str(exc)[:300],
                     format="PDF",
-                    reason=f"page {index + 1} cannot be read",
+                    reason="@ui:bad_page",
+                    page=index + 1,
                 )
                 return False
             page.close()
@@ -121,9 +126,7 @@ def _content_not_encrypted(reader: pypdf.PdfReader) -> bool:
 def open_pdf(path: Path, issues: Issues) -> pypdf.PdfReader | None:
     """Open the PDF, handle encryption; returns a readable reader or None (issue recorded)."""
     if _cut_short(path):
-        issues.add(
-            "file.corrupt", observed="no %%EOF", format="PDF", reason="the file is cut short (it has no end)"
-        )
+        issues.add("file.corrupt", observed="no %%EOF", format="PDF", reason="@ui:bad_cut_short")
         return None
     if not _open_in_viewer(path, issues):
         return None
@@ -136,7 +139,7 @@ def open_pdf(path: Path, issues: Issues) -> pypdf.PdfReader | None:
                     issues.add(
                         "file.check_failed",
                         observed="encryption not supported",
-                        reason="its encryption could not be read",
+                        reason="@ui:fail_encryption",
                     )
                     return None
                 # The document opens without a password; only its attachments are locked.
@@ -144,13 +147,15 @@ def open_pdf(path: Path, issues: Issues) -> pypdf.PdfReader | None:
             else:
                 restricted = _restrictions(reader)
                 issues.add(
-                    "file.owner_password", observed=restricted or "owner password", detail=restricted or "-"
+                    "file.owner_password",
+                    observed=", ".join(restricted) or "owner password",
+                    detail=[f"@ui:own_{r}" for r in restricted] or "@ui:own_unspecified",
                 )
         if len(reader.pages) == 0:
-            issues.add("file.corrupt", observed="0 pages", format="PDF", reason="it has no pages")
+            issues.add("file.corrupt", observed="0 pages", format="PDF", reason="@ui:bad_no_pages")
             return None
     except pypdf.errors.DependencyError as exc:
-        issues.add("file.check_failed", observed=str(exc), reason=str(exc))
+        issues.add("file.check_failed", observed=str(exc), reason="@ui:fail_dependency")
         return None
     except (
         PyPdfError,
@@ -166,19 +171,19 @@ def open_pdf(path: Path, issues: Issues) -> pypdf.PdfReader | None:
             "file.corrupt",
             observed=f"{type(exc).__name__}: {exc}"[:300],
             format="PDF",
-            reason="its structure is broken",
+            reason="@ui:bad_structure",
         )
         return None
     return reader
 
 
-def _restrictions(reader: pypdf.PdfReader) -> str:
+def _restrictions(reader: pypdf.PdfReader) -> list[str]:
     try:
         perms = reader.user_access_permissions
     except Exception:  # the /P entry is sometimes malformed; restrictions are only informative
-        return ""
+        return []
     if perms is None:
-        return ""
+        return []
     missing = []
     if not perms & UserAccessPermissions.PRINT:
         missing.append("printing")
@@ -186,7 +191,7 @@ def _restrictions(reader: pypdf.PdfReader) -> str:
         missing.append("copying")
     if not perms & UserAccessPermissions.MODIFY:
         missing.append("editing")
-    return ", ".join(missing)
+    return missing
 
 
 def _action_kinds(action: Any) -> list[str]:
@@ -206,7 +211,7 @@ def _action_kinds(action: Any) -> list[str]:
         if subtype in _HOSTILE_ACTIONS:
             kinds.append(_HOSTILE_ACTIONS[subtype])
         elif "/JS" in act:
-            kinds.append("JavaScript")
+            kinds.append("act_js")
         if "/Next" in act:
             todo.append(act["/Next"])
     return kinds
@@ -226,7 +231,7 @@ def _form_actions(root: Any) -> list[str]:
     form = _resolve(root.get("/AcroForm"))
     if not isinstance(form, DictionaryObject):
         return []
-    kinds = ["an XFA form (it can carry scripts)"] if "/XFA" in form else []
+    kinds = ["act_xfa"] if "/XFA" in form else []
     todo = list(_resolve(form.get("/Fields")) or [])
     seen = 0
     while todo and seen < _MAX_FIELDS:
@@ -250,9 +255,9 @@ def find_active_content(reader: pypdf.PdfReader, issues: Issues) -> None:
         names = _resolve(root.get("/Names"))
         if isinstance(names, DictionaryObject):
             if "/JavaScript" in names:
-                found.append(("JavaScript", {}))
+                found.append(("act_js", {}))
             if "/EmbeddedFiles" in names:
-                found.append(("attached files (EmbeddedFiles)", {}))
+                found.append(("act_embedded_files", {}))
         if "/OpenAction" in root:
             found += [(k, {}) for k in _action_kinds(root["/OpenAction"])]
         found += [(k, {}) for k in _additional_actions(root)]
@@ -277,7 +282,7 @@ def find_active_content(reader: pypdf.PdfReader, issues: Issues) -> None:
             "file.corrupt",
             observed=f"{type(exc).__name__}: {exc}"[:300],
             format="PDF",
-            reason="its structure is broken",
+            reason="@ui:bad_structure",
         )
         return
     seen: set[str] = set()
@@ -285,4 +290,4 @@ def find_active_content(reader: pypdf.PdfReader, issues: Issues) -> None:
         if what in seen:
             continue
         seen.add(what)
-        issues.add("file.active_content", location=location, observed=what, what=what)
+        issues.add("file.active_content", location=location, observed=_KINDS[what], what=f"@ui:{what}")
