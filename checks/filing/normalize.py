@@ -178,13 +178,17 @@ def skeleton(word: str) -> str:
     return _DOUBLE.sub(r"\1", latin)
 
 
+_ENDING_SET = frozenset(_ENDINGS)
+_ENDING_LENGTHS = tuple(sorted({len(e) for e in _ENDINGS}, reverse=True))
+
+
 @lru_cache(maxsize=8192)
 def stem(word: str) -> str:
-    """The skeleton of a word with one inflection ending removed."""
+    """The skeleton of a word with one inflection ending (the longest that fits) removed."""
     s = skeleton(word)
-    for ending in _ENDINGS:
-        if s.endswith(ending) and len(s) - len(ending) >= _MIN_STEM:
-            return s[: -len(ending)]
+    for n in _ENDING_LENGTHS:
+        if len(s) - n >= _MIN_STEM and s[-n:] in _ENDING_SET:
+            return s[:-n]
     return s
 
 
@@ -213,8 +217,13 @@ def split_words(text: str, *, camel: bool = False) -> list[str]:
     return words
 
 
+_DIGIT = re.compile(r"\d")
+
+
 def strip_counts(text: str) -> str:
     """Remove page and copy counts ("на 3 л.", "3 парақта", "в 2 экз.") from a title."""
+    if not _DIGIT.search(text):
+        return text
     return COPIES_PATTERN.sub(" ", PAGES_PATTERN.sub(" ", text))
 
 

@@ -131,10 +131,13 @@ class FiledDocument:
         return (self.outline or {}).get("title")
 
 
-def _sketch_similarity(a: Sequence[int], b: Sequence[int], k: int) -> float:
+def _sketch_similarity(a: Sequence[int] | set[int], b: Sequence[int] | set[int], k: int) -> float:
+    """Jaccard estimate of two bottom-k sketches: the share of the k smallest hashes of their
+    union that both hold."""
     if not a or not b:
         return 0.0
-    sa, sb = set(a), set(b)
+    sa = a if isinstance(a, set) else set(a)
+    sb = b if isinstance(b, set) else set(b)
     union = sorted(sa | sb)[:k]
     return sum(1 for h in union if h in sa and h in sb) / len(union)
 
@@ -153,19 +156,21 @@ def _duplicates(docs: Sequence[FiledDocument], policy: Policy, issues: Issues) -
             )
     rules = policy.filing
     unique = list(first_by_hash.values())
+    prints = [(d.outline or {}).get("fingerprint") or {} for d in unique]
+    sketches = [set(f.get("sketch") or ()) for f in prints]
     reported: set[str] = set()
     for i, a in enumerate(unique):
-        fa = (a.outline or {}).get("fingerprint") or {}
+        fa = prints[i]
         if fa.get("words", 0) < rules.duplicate_text_min_words or a.name in reported:
             continue
-        for b in unique[i + 1 :]:
-            fb = (b.outline or {}).get("fingerprint") or {}
+        for j in range(i + 1, len(unique)):
+            b, fb = unique[j], prints[j]
             if fb.get("words", 0) < rules.duplicate_text_min_words or b.name in reported:
                 continue
             if fa.get("sha256") == fb.get("sha256"):
                 alike = 1.0
             else:
-                alike = _sketch_similarity(fa.get("sketch") or [], fb.get("sketch") or [], 64)
+                alike = _sketch_similarity(sketches[i], sketches[j], 64)
             if alike >= rules.duplicate_text_similarity:
                 reported.add(b.name)
                 issues.add(
