@@ -21,6 +21,7 @@ from pdfminer.encodingdb import EncodingDB, name2unicode
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, StreamObject
 
 UNKNOWN = "\ufffd"
+_FEW_BLANKS = 8
 _SUBSET = re.compile(r"^[A-Z]{6}\+")
 _HEX = re.compile(rb"<([0-9A-Fa-f]+)>")
 _RANGE_LINE = re.compile(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*(\[[^\]]*\]|<[0-9A-Fa-f]*>)")
@@ -129,9 +130,37 @@ class FontInfo:
     label: str = ""  # the name without a subset prefix (`ABCDEF+Arial` → `Arial`)
     widths: dict[int, float] = field(default_factory=dict)  # code → advance, 1/1000 em
     default_width: float = 500.0
+    # Codes drawn as whitespace or as nothing, to count visible glyphs without decoding; None
+    # when there are too many of them for counting to be the quicker way.
+    blanks: tuple[bytes, ...] | tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         self.label = _SUBSET.sub("", self.name.strip())
+        blank = [code for code, text in self.table.items() if not text.strip()]
+        if len(blank) <= _FEW_BLANKS:
+            if self.code_lengths == (1,):
+                self.blanks = tuple(bytes([c]) for c in blank if 0 <= c < 256)
+            elif self.code_lengths == (2,):
+                self.blanks = tuple(chr(c) for c in blank if 0 <= c < 0x110000 and not 0xD800 <= c < 0xE000)
+
+    def visible(self, raw: bytes) -> int:
+        """Glyphs in `raw` that are not whitespace: counted in C, without decoding when it can be."""
+        blanks = self.blanks
+        if blanks is not None:
+            if self.code_lengths == (1,):
+                n = len(raw)
+                for code in blanks:
+                    n -= raw.count(code)  # type: ignore[arg-type]
+                return n
+            if self.code_lengths == (2,):
+                if len(raw) % 2:
+                    raw += b"\x00"
+                text = raw.decode("utf-16-be", errors="surrogatepass")
+                n = len(text)
+                for char in blanks:
+                    n -= text.count(char)  # type: ignore[arg-type]
+                return n
+        return len("".join(self.decode(raw).split()))
 
     def advance(self, raw: bytes) -> float:
         """The advance of a shown string in ems (only used to place excerpts' word spaces)."""

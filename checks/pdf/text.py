@@ -109,11 +109,10 @@ class Combo:
     x_end: float = 0.0  # where the last quoted run ends on its line (estimated from widths)
     y: float = 0.0
 
-    def quote(self, font: FontInfo, raw: bytes, args: Any, text: str, m: Matrix, x: float, y: float) -> None:
+    def quote(self, font: FontInfo, raw: bytes, args: Any, m: Matrix, x: float, y: float) -> None:
         """Add a run to the excerpt, with a space where the layout shows one between words."""
         pieces = shown_pieces(args)
-        if len(pieces) > 1:
-            text = " ".join(font.decode(p) for p in pieces)
+        text = " ".join(font.decode(p) for p in pieces) if len(pieces) > 1 else font.decode(raw)
         em = math.hypot(m[0], m[1])
         upright = m[1] == 0  # a horizontal baseline (slanted glyphs too)
         if self.text and not self.text[-1].isspace():
@@ -217,8 +216,7 @@ class _PageReader:
         top_band = height - self.band
         bottom_band = self.band
         for font, tf, matrix, mode, raw, tag, args in content.runs:
-            text = font.decode(raw)
-            visible = len("".join(text.split()))
+            visible = font.visible(raw)
             if not visible:
                 continue
             if mode in INVISIBLE_MODES:
@@ -242,7 +240,7 @@ class _PageReader:
             combo.chars += visible
             if len(combo.text) < EXCERPT_CHARS:
                 em_matrix = (m[0] * tf, m[1] * tf, m[2] * tf, m[3] * tf, m[4], m[5])
-                combo.quote(font, raw, args, text, em_matrix, m[4] if turned else m[4] + dx, y)
+                combo.quote(font, raw, args, em_matrix, m[4] if turned else m[4] + dx, y)
             # Upright body text makes the lines whose spacing is measured.
             if area == "body" and m[1] == 0 and m[2] == 0 and m[0] > 0 and m[3] > 0:
                 baseline = round(y, 1)
@@ -258,7 +256,7 @@ class _PageReader:
                     quote = line_quotes[baseline] = Combo()
                 if quote is not None and len(quote.text) < EXCERPT_CHARS:
                     em_matrix = (m[0] * tf, m[1] * tf, m[2] * tf, m[3] * tf, m[4], m[5])
-                    quote.quote(font, raw, args, text, em_matrix, m[4] if turned else m[4] + dx, y)
+                    quote.quote(font, raw, args, em_matrix, m[4] if turned else m[4] + dx, y)
         if lines:
             out.spacing, out.spacing_size = _line_spacing(lines, self.single_em)
             if out.spacing is not None:
