@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import shutil
 import statistics
 import sys
 import time
@@ -32,7 +33,7 @@ from courtdoc.checks.filing import rules as filing_rules
 from courtdoc.checks.filing.labelled import measure
 from courtdoc.checks.filing.normalize import Lexicon, clear_caches
 from courtdoc.checks.sniff import sniff
-from courtdoc.policy import default_policy
+from courtdoc.policy import Policy, default_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 TEN = [
@@ -75,10 +76,9 @@ def _generate() -> Path:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.generate(
-        ROOT / "fixtures" / "generated" / "filings",
-        ["ru_all_match", "one_extra", "same_text", "bundle", "kk_word_list"],
-    )  # type: ignore[no-any-return]
+    folder = ROOT / "fixtures" / "generated" / f"bench-filing-{os.getpid()}"
+    cases = ["ru_all_match", "one_extra", "same_text", "bundle", "kk_word_list"]
+    return module.generate(folder, cases)  # type: ignore[no-any-return]
 
 
 def _ms(values: list[float]) -> str:
@@ -93,6 +93,13 @@ def main() -> int:
     args = parser.parse_args()
     policy = default_policy()
     folder = _generate()
+    try:
+        return _run(folder, policy, args.repeat)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run(folder: Path, policy: Policy, repeat: int) -> int:
     paths = [folder / case / name for case, name in TEN]
 
     start = time.perf_counter()
@@ -118,17 +125,17 @@ def main() -> int:
         return wall
 
     first = []  # a new process: the policy's lexicon is built and every cache is empty
-    for _ in range(min(args.repeat, 20)):
+    for _ in range(min(repeat, 20)):
         filing_rules._LEXICONS.clear()
         Lexicon._tokens.cache_clear()
         clear_caches()
         first.append(run("first"))
     fresh = []  # a worker that has checked other filings: lexicon built, this filing's words unseen
-    for _ in range(args.repeat):
+    for _ in range(repeat):
         Lexicon._tokens.cache_clear()
         clear_caches()
         fresh.append(run("fresh"))
-    repeat = [run("repeat") for _ in range(args.repeat)]  # the same filing again: every cache warm
+    again = [run("repeat") for _ in range(repeat)]  # the same filing again: every cache warm
     report = pipeline.validate_filing(paths, policy, reports=reports, metadata=METADATA)
     print(
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; wall time, then this process's CPU time"
@@ -136,7 +143,7 @@ def main() -> int:
     for label, kind, walls in (
         ("first filing in a new process", "first", first),
         ("a new filing in a running worker (budget 20 ms)", "fresh", fresh),
-        ("the same filing again", "repeat", repeat),
+        ("the same filing again", "repeat", again),
     ):
         print(f"filing-level checks, 10 files, {label}:\n  wall {_ms(walls)}\n  cpu  {_ms(cpu[kind])}")
     print(f"  findings: {sorted(f.rule for f in report.findings)}")

@@ -11,7 +11,9 @@ import datetime as dt
 import hashlib
 import importlib.util
 import json
-from collections.abc import Callable
+import os
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -43,11 +45,15 @@ def filing_paths(folder: Path) -> tuple[list[Path], dict[str, object]]:
 
 
 @pytest.fixture(scope="session")
-def filings() -> Path:
+def filings() -> Iterator[Path]:
+    """The generated filings, in a directory of this test session's own (several test runs may
+    share the working tree) that is removed at the end of the session."""
     generator = load_generator()
     if not generator.have_font():
         pytest.skip("no Cyrillic TTF font for the PDF filings (scripts/install-system-deps.sh installs one)")
-    return generator.generate(GENERATED)  # type: ignore[no-any-return]
+    folder = GENERATED / f"session-{os.getpid()}"
+    yield generator.generate(folder)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
