@@ -82,7 +82,7 @@ def _revalidate(args: argparse.Namespace) -> int:
     from .bulk import summary
     from .bulk.diff import Diff, write_diff
     from .bulk.progress import Progress, configure_logging
-    from .bulk.runner import Backend, LocalBackend, Runner, Selection
+    from .bulk.runner import Backend, LocalBackend, Selection, revalidate
     from .bulk.sources import SourceError
     from .bulk.store import RunLocked, RunMismatch
 
@@ -102,31 +102,21 @@ def _revalidate(args: argparse.Namespace) -> int:
         return LocalBackend(policy, args.lang, jobs)
 
     try:
-        runner = Runner(
-            args.sources,
-            policy,
-            out,
-            lang=args.lang,
-            selection=selection,
-            make_backend=make_backend,
-            progress=Progress(enabled=not args.no_progress),
-        )
+        with _sigterm_interrupts():
+            stats, totals = revalidate(
+                args.sources,
+                policy,
+                out,
+                make_backend=make_backend,
+                lang=args.lang,
+                selection=selection,
+                progress=Progress(enabled=not args.no_progress),
+                mode="queue" if args.queue else f"local, {jobs} jobs",
+            )
     except (SourceError, RunLocked, RunMismatch) as exc:
         print(f"courtdoc: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    interrupted = False
-    try:
-        with _sigterm_interrupts():
-            stats = runner.run()
-        totals = summary.write(out, runner.store.db, policy.summary())
-        runner.store.write_stats(
-            {"mode": "queue" if args.queue else "local", "jobs": jobs, **stats.as_dict()}
-        )
     except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        runner.close()
-    if interrupted:
         print(f"courtdoc: interrupted; run the same command again to continue ({out})", file=sys.stderr)
         return EXIT_INTERRUPTED
     v = totals["verdicts"]

@@ -27,7 +27,7 @@ import structlog
 from .. import pipeline
 from ..policy import Policy
 from ..sandbox import SandboxPool
-from . import replay
+from . import replay, summary
 from .progress import Progress
 from .sources import Item, Materialised, Source, open_source
 from .store import RunStore
@@ -146,12 +146,14 @@ def replay_file(
 class LocalBackend:
     """Checks in this machine's sandbox pool: `jobs` bounded child processes."""
 
-    def __init__(self, policy: Policy, lang: str, jobs: int) -> None:
+    def __init__(self, policy: Policy, lang: str, jobs: int, pool: SandboxPool | None = None) -> None:
         self.policy = policy
         self.lang = lang
         bounds = policy.sandbox
-        self.pool = SandboxPool(jobs, bounds.memory_limit_mb, bounds.recycle_rss_mb)
+        self._owns_pool = pool is None
+        self.pool = pool or SandboxPool(jobs, bounds.memory_limit_mb, bounds.recycle_rss_mb)
         self.pool.warm()
+        jobs = self.pool.size
         self.capacity = jobs * 2
         self._executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="bulk-check")
         self._running: dict[Future[Outcome], Job] = {}
@@ -177,7 +179,8 @@ class LocalBackend:
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
-        self.pool.close()
+        if self._owns_pool:
+            self.pool.close()
 
 
 def _selected(sources: list[Source], sel: Selection, policy: Policy) -> Iterator[Item]:
@@ -353,3 +356,31 @@ class Runner:
         for source in self.sources:
             source.close()
         self.store.close()
+
+
+def revalidate(
+    specs: list[str],
+    policy: Policy,
+    out: Path,
+    *,
+    make_backend: Callable[[], Backend],
+    lang: str = "en",
+    selection: Selection | None = None,
+    progress: Progress | None = None,
+    mode: str = "local",
+) -> tuple[Stats, dict[str, Any]]:
+    """A whole run: check what is left, then write the summary; returns (stats, summary totals).
+
+    Raises SourceError, RunLocked or RunMismatch before anything is checked; KeyboardInterrupt
+    leaves the report as far as it got (the same call continues it).
+    """
+    runner = Runner(
+        specs, policy, out, lang=lang, selection=selection, make_backend=make_backend, progress=progress
+    )
+    try:
+        stats = runner.run()
+        totals = summary.write(out, runner.store.db, policy.summary())
+        runner.store.write_stats({"mode": mode, **stats.as_dict()})
+    finally:
+        runner.close()
+    return stats, totals

@@ -9,4 +9,4 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-pytest_plugins: list[str] = ["redis_server", "text_fixtures"]
+pytest_plugins: list[str] = ["bulk_fixtures", "redis_server", "text_fixtures"]

@@ -1,0 +1,107 @@
+"""A run SIGKILLed at a random moment and resumed gives the uninterrupted run's report, and no
+content is checked twice: each content's check is logged once, across both runs together."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from bulk_fixtures import courtdoc, lines
+
+
+def _checked_contents(log: Path) -> list[str]:
+    out = []
+    for raw in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            event = json.loads(raw)
+        except json.JSONDecodeError:
+            continue  # the killed run's last line may be cut
+        if isinstance(event, dict) and event.get("event") == "content.checked":
+            out.append(event["content"])
+    return out
+
+
+def _count_lines(path: Path) -> int:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
+def test_sigkill_at_a_random_moment_then_resume(
+    small_archive: Path, small_reference: Path, bulk_policy: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    results = out / "results.jsonl"
+    rng = random.Random()
+    kill_after = rng.randint(20, 380)
+    first_log = tmp_path / "first.log"
+    with open(first_log, "wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "courtdoc.cli",
+                "revalidate",
+                str(small_archive),
+                "--out",
+                str(out),
+                "--policy",
+                str(bulk_policy),
+                "--jobs",
+                "2",
+                "--log-level",
+                "debug",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 240
+        while proc.poll() is None and _count_lines(results) < kill_after and time.monotonic() < deadline:
+            time.sleep(rng.uniform(0.0, 0.03))
+        os.killpg(proc.pid, signal.SIGKILL)  # the driver and its sandbox children, at once
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, f"the run ended before the kill ({kill_after} lines)"
+    written = results.read_bytes()
+    complete = written[: written.rfind(b"\n") + 1]
+    for raw in complete.splitlines():
+        json.loads(raw)  # everything up to the last newline is valid JSONL
+    lines_before = complete.count(b"\n")
+    assert 0 < lines_before < 400
+
+    second = courtdoc(
+        "revalidate",
+        str(small_archive),
+        "--out",
+        str(out),
+        "--policy",
+        str(bulk_policy),
+        "--jobs",
+        "2",
+        "--log-level",
+        "debug",
+    )
+    assert second.returncode == 0, second.stderr[-3000:]
+    second_log = tmp_path / "second.log"
+    second_log.write_text(second.stderr, encoding="utf-8")
+
+    assert lines(out) == lines(small_reference)
+    assert (out / "summary.json").read_bytes() == (small_reference / "summary.json").read_bytes()
+    assert (out / "summary.csv").read_bytes() == (small_reference / "summary.csv").read_bytes()
+    stats = json.loads((out / "run.json").read_text())["runs"][-1]
+    assert stats["already_done"] >= lines_before
+
+    checked = _checked_contents(first_log) + _checked_contents(second_log)
+    twice = [key for key, n in Counter(checked).items() if n > 1]
+    assert twice == [], f"checked again after the resume: {twice}"
+    reference = json.loads((small_reference / "run.json").read_text())["runs"][-1]
+    assert len(checked) == reference["checked"]
