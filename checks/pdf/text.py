@@ -34,6 +34,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import pairwise
 from typing import Any
 
@@ -100,30 +101,40 @@ def display_matrix(page: Any) -> tuple[Matrix, float]:
     return (1.0, 0.0, 0.0, 1.0, -x0, -y0), y1 - y0
 
 
+Quoted = tuple[FontInfo, bytes, Any, Matrix, float, float]  # font, bytes, operands, em matrix, x, y
+
+
 @dataclass
 class Combo:
-    """Characters of one (area, font, size) on one page, with the text of its first runs."""
+    """Characters of one (area, font, size) on one page, and its first runs, kept to be quoted
+    (decoded only when a finding quotes them)."""
 
     chars: int = 0
-    text: str = ""
-    x_end: float = 0.0  # where the last quoted run ends on its line (estimated from widths)
-    y: float = 0.0
+    quoted: int = 0  # visible characters of the runs kept
+    runs: list[Quoted] = field(default_factory=list)
 
-    def quote(self, font: FontInfo, raw: bytes, args: Any, m: Matrix, x: float, y: float) -> None:
-        """Add a run to the excerpt, with a space where the layout shows one between words."""
-        pieces = shown_pieces(args)
-        text = " ".join(font.decode(p) for p in pieces) if len(pieces) > 1 else font.decode(raw)
-        em = math.hypot(m[0], m[1])
-        upright = m[1] == 0  # a horizontal baseline (slanted glyphs too)
-        if self.text and not self.text[-1].isspace():
-            same_line = (
-                upright and abs(y - self.y) < 0.3 * em and self.x_end - 2 * em < x < self.x_end + 0.15 * em
-            )
-            if not same_line:
-                self.text += " "
-        self.text += text
-        self.x_end = x + font.advance(raw) * em
-        self.y = y
+    def keep(self, run: Quoted, visible: int) -> None:
+        self.runs.append(run)
+        self.quoted += visible
+
+    def text(self) -> str:
+        """The kept runs as text, with a space where the layout shows one between words."""
+        text = ""
+        x_end = y_prev = 0.0
+        for font, raw, args, m, x, y in self.runs:
+            pieces = shown_pieces(args)
+            piece = " ".join(font.decode(p) for p in pieces) if len(pieces) > 1 else font.decode(raw)
+            em = math.hypot(m[0], m[1])
+            if text and not text[-1].isspace():
+                # Same line (a horizontal baseline, slanted glyphs too) and no gap: no space.
+                same_line = (
+                    m[1] == 0 and abs(y - y_prev) < 0.3 * em and x_end - 2 * em < x < x_end + 0.15 * em
+                )
+                if not same_line:
+                    text += " "
+            text += piece
+            x_end, y_prev = x + font.advance(raw) * em, y
+        return text
 
 
 @dataclass
@@ -135,7 +146,7 @@ class PageText:
     spacing: float | None = None  # the page's line spacing in lines, when measurable
     spacing_size: float = 0.0
     spacing_chars: int = 0
-    spacing_text: str = ""
+    spacing_quote: Combo | None = None  # the first body line, to quote
     fallback_streams: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -238,9 +249,9 @@ class _PageReader:
             if combo is None:
                 combo = combos[key] = Combo()
             combo.chars += visible
-            if len(combo.text) < EXCERPT_CHARS:
+            if combo.quoted < EXCERPT_CHARS:
                 em_matrix = (m[0] * tf, m[1] * tf, m[2] * tf, m[3] * tf, m[4], m[5])
-                combo.quote(font, raw, args, em_matrix, m[4] if turned else m[4] + dx, y)
+                combo.keep((font, raw, args, em_matrix, m[4] if turned else m[4] + dx, y), visible)
             # Upright body text makes the lines whose spacing is measured.
             if area == "body" and m[1] == 0 and m[2] == 0 and m[0] > 0 and m[3] > 0:
                 baseline = round(y, 1)
@@ -254,14 +265,14 @@ class _PageReader:
                 quote = line_quotes.get(baseline)
                 if quote is None and len(line_quotes) < MAX_QUOTED_LINES:
                     quote = line_quotes[baseline] = Combo()
-                if quote is not None and len(quote.text) < EXCERPT_CHARS:
+                if quote is not None and quote.quoted < EXCERPT_CHARS:
                     em_matrix = (m[0] * tf, m[1] * tf, m[2] * tf, m[3] * tf, m[4], m[5])
-                    quote.quote(font, raw, args, em_matrix, m[4] if turned else m[4] + dx, y)
+                    quote.keep((font, raw, args, em_matrix, m[4] if turned else m[4] + dx, y), visible)
         if lines:
             out.spacing, out.spacing_size = _line_spacing(lines, self.single_em)
             if out.spacing is not None:
                 out.spacing_chars = sum(int(v[0]) for v in lines.values())
-                out.spacing_text = line_quotes[max(line_quotes)].text if line_quotes else ""
+                out.spacing_quote = line_quotes[max(line_quotes)] if line_quotes else None
         return out
 
 
@@ -289,6 +300,13 @@ def _excerpt(text: str) -> str:
     return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1].rstrip() + "…"
 
 
+def _place(place: Place, quote: Combo | None, with_excerpt: bool) -> Place:
+    """A place for the rules; its excerpt is decoded only for the places a finding quotes."""
+    if with_excerpt and quote is not None:
+        place.excerpt = _excerpt(quote.text())
+    return place
+
+
 def inventory(layer: TextLayer, policy: Policy) -> TextInventory:
     """The layer as the shared text rules read it: fonts by area, family and size, with pages
     as places; each measured page's spacing as a line-spacing entry of its body characters."""
@@ -299,23 +317,14 @@ def inventory(layer: TextLayer, policy: Policy) -> TextInventory:
         for (area, name, size), combo in page.combos.items():
             order += 1
             place = Place(part=None if area == "body" else area, page=page.number, order=order)
-            text = combo.text
-
-            def make(with_excerpt: bool, place: Place = place, text: str = text) -> Place:
-                if with_excerpt:
-                    place.excerpt = _excerpt(text)
-                return place
-
-            inv.font(area, judge.family_of(family_label(name)), size).add(combo.chars, page.number, make)
+            inv.font(area, judge.family_of(family_label(name)), size).add(
+                combo.chars, page.number, partial(_place, place, combo)
+            )
         if page.spacing is not None:
             order += 1
-            line_place = Place(page=page.number, order=order, excerpt=_excerpt(page.spacing_text))
-
-            def keep(_with_excerpt: bool, place: Place = line_place) -> Place:
-                return place
-
+            place = Place(page=page.number, order=order)
             inv.line("body", "auto", page.spacing, page.spacing_size).add(
-                page.spacing_chars, page.number, keep
+                page.spacing_chars, page.number, partial(_place, place, page.spacing_quote)
             )
     return inv
 
