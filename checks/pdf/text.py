@@ -10,14 +10,15 @@ square, measured perpendicular to the baseline. It is right for text scaled thro
 14 pt as 14.04, other producers 13.98) and otherwise rounded to 0.1 pt.
 
 **What counts.** Characters are counted per text-showing operator (a run), not one by one:
-the run's bytes are decoded through the font's tables once, whitespace is not counted.
-Text drawn invisibly (render mode 3 or 7 — the OCR layer a scanner lays under its picture) is
+a run's glyph codes are counted in C with the font's whitespace codes taken off (a space has no
+visible font); the text is decoded only for the excerpts a finding quotes. Text drawn invisibly (render mode 3 or 7 — the OCR layer a scanner lays under its picture) is
 counted apart and never judged as typed text.
 
 **Headers and footers.** A PDF does not say which text was a page header, except when it is
 tagged (Word and Acrobat mark running heads and page numbers as pagination artifacts). Text so
 tagged, and text whose baseline lies within `fonts.pdf_margin_mm` of the top or bottom edge of
-the page as displayed, is counted in the `header` / `footer` areas, which the policy exempts.
+the page as displayed (crop box, /Rotate applied), is counted in the `header` / `footer` areas,
+which the policy exempts.
 Footnotes cannot be told from body text: they count against the allowed deviating share.
 
 **Line spacing.** On each page, the baselines of upright body text are collected (a superscript
