@@ -89,7 +89,7 @@ def _lines(mask: np.ndarray, rng: np.random.Generator) -> tuple[float | None, fl
     if len(xs) < 200:
         return None, None
     if len(xs) > _SKEW_POINTS:
-        pick = rng.choice(len(xs), _SKEW_POINTS, replace=False)
+        pick = rng.integers(0, len(xs), _SKEW_POINTS)
         xs, ys = xs[pick], ys[pick]
     x = xs.astype(np.float32) - mask.shape[1] / 2
     y = ys.astype(np.float32)
@@ -165,13 +165,19 @@ def measure(raster: Raster) -> Measures:
     darkening_hist[: int(floor) + 1] = 0
     contrast = _percentile(darkening_hist, 95) if darkening_hist.any() else float(darkening.max())
     ink = darkening > max(floor, contrast / 2)
-    ink_share = float(ink.mean())
+    ink_share = cv2.countNonZero(ink.view(np.uint8)) / ink.size
     ink_level = max(0.0, paper - contrast)
 
     marks, _ = _marks(ink)
     # A page that looks empty at the page's own contrast is looked at once more at the noise
     # floor: text too faint to read is not a blank page.
-    faint_marks = marks if marks >= 50 else _marks(darkening > max(3.0, 2.0 * noise))[0]
+    faint_marks = marks
+    if marks < 50:
+        faint = darkening > max(3.0, 2.0 * noise)
+        faint_marks = _marks(faint)[0]
+        # noise specks reach the floor too, but only text lies in lines
+        if faint_marks and _lines(faint, np.random.default_rng(0))[1] is None:
+            faint_marks = 0
 
     sharpness: float | None = None
     if marks >= 5 and contrast > 0:
