@@ -85,9 +85,11 @@ def _percentile(hist: np.ndarray, q: float) -> float:
 
 def _lines(mask: np.ndarray, rng: np.random.Generator) -> tuple[float | None, float | None]:
     """Skew angle of the text lines and their pitch (analysis pixels) from the ink's projections."""
-    ys, xs = np.nonzero(mask)
-    if len(xs) < 200:
+    found = cv2.findNonZero(mask.view(np.uint8))
+    if found is None or len(found) < 200:
         return None, None
+    points = found.reshape(-1, 2)
+    xs, ys = points[:, 0], points[:, 1]
     if len(xs) > _SKEW_POINTS:
         pick = rng.integers(0, len(xs), _SKEW_POINTS)
         xs, ys = xs[pick], ys[pick]
@@ -140,7 +142,10 @@ def _marks(ink: np.ndarray) -> tuple[int, np.ndarray]:
     """Connected ink components of mark size (not specks, not rules or borders) and their heights."""
     if not ink.any():
         return 0, np.empty(0)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(ink.view(np.uint8), connectivity=8)
+    # BBDT labels the same components about twice as fast as OpenCV's default here.
+    count, _, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
+        ink.view(np.uint8), 8, cv2.CV_32S, cv2.CCL_BBDT
+    )
     stats = stats[1:count]
     h_img, w_img = ink.shape
     keep = (
