@@ -20,9 +20,9 @@ import importlib
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from .. import sandbox
+from .. import pipeline, sandbox
 from ..policy import Policy
 from ..sandbox import RunStats, SandboxError, SandboxPool
 
@@ -191,3 +191,26 @@ def loads(text: str) -> Record:
     if not isinstance(data, list):
         raise ValueError("not a record")
     return data
+
+
+def check_file(
+    path: Path, name: str, policy: Policy, lang: str, pool: SandboxPool
+) -> tuple[dict[str, Any], Record | None, int]:
+    """A fresh check through the real pool, recorded: (report, record or None, sandbox runs)."""
+    recorder = RecordingPool(pool)
+    report = pipeline.validate_file(path, policy, name=name, lang=lang, pool=cast(SandboxPool, recorder))
+    return report.to_dict(), recorder.result(), recorder.calls
+
+
+def replay_file(
+    path: Path,
+    name: str,
+    policy: Policy,
+    lang: str,
+    record: Record,
+    fallback: Callable[[], SandboxPool],
+) -> tuple[dict[str, Any], int]:
+    """A copy's report from a record: (report, sandbox runs the record did not cover)."""
+    player = ReplayPool(record, fallback)
+    report = pipeline.validate_file(path, policy, name=name, lang=lang, pool=cast(SandboxPool, player))
+    return report.to_dict(), player.missed

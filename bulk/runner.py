@@ -20,11 +20,10 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import structlog
 
-from .. import pipeline
 from ..policy import Policy
 from ..sandbox import SandboxPool
 from . import replay, summary
@@ -120,29 +119,6 @@ def result_line(item: Item, report: dict[str, Any] | None, error: str | None = N
     return line
 
 
-def check_file(
-    path: Path, name: str, policy: Policy, lang: str, pool: SandboxPool
-) -> tuple[dict[str, Any], replay.Record | None, int]:
-    """A fresh check through the real pool, recorded: (report, record or None, sandbox runs)."""
-    recorder = replay.RecordingPool(pool)
-    report = pipeline.validate_file(path, policy, name=name, lang=lang, pool=cast(SandboxPool, recorder))
-    return report.to_dict(), recorder.result(), recorder.calls
-
-
-def replay_file(
-    path: Path,
-    name: str,
-    policy: Policy,
-    lang: str,
-    record: replay.Record,
-    fallback: Callable[[], SandboxPool],
-) -> tuple[dict[str, Any], int]:
-    """A copy's report from a record: (report, sandbox runs the record did not cover)."""
-    player = replay.ReplayPool(record, fallback)
-    report = pipeline.validate_file(path, policy, name=name, lang=lang, pool=cast(SandboxPool, player))
-    return report.to_dict(), player.missed
-
-
 class LocalBackend:
     """Checks in this machine's sandbox pool: `jobs` bounded child processes."""
 
@@ -160,7 +136,9 @@ class LocalBackend:
 
     def _run(self, job: Job) -> Outcome:
         try:
-            report, record, runs = check_file(job.mat.path, job.item.name, self.policy, self.lang, self.pool)
+            report, record, runs = replay.check_file(
+                job.mat.path, job.item.name, self.policy, self.lang, self.pool
+            )
         except Exception as exc:  # a defect in a check must not stop the run: this file's line says it
             return Outcome(None, f"check failed: {type(exc).__name__}: {exc}"[:500])
         return Outcome(report, None, record, runs)
@@ -262,7 +240,9 @@ class Runner:
 
     def _replay(self, item: Item, mat: Materialised, record: replay.Record) -> None:
         try:
-            report, missed = replay_file(mat.path, item.name, self.policy, self.lang, record, self._fallback)
+            report, missed = replay.replay_file(
+                mat.path, item.name, self.policy, self.lang, record, self._fallback
+            )
         except Exception as exc:
             self._write(item, None, f"check failed: {type(exc).__name__}: {exc}"[:500])
         else:

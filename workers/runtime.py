@@ -134,7 +134,13 @@ def _intake_actors(rt: Runtime) -> dict[str, Any]:
     return declare(rt)
 
 
-ACTOR_FACTORIES: list[ActorFactory] = [_intake_actors]
+def _bulk_actors(rt: Runtime) -> dict[str, Any]:
+    from .bulk import declare
+
+    return declare(rt)
+
+
+ACTOR_FACTORIES: list[ActorFactory] = [_intake_actors, _bulk_actors]
 
 
 def clients_path(settings: Settings) -> Path:
