@@ -249,6 +249,19 @@ def test_invisible_ocr_text_is_counted_apart(pdfs: dict[str, Path]) -> None:
     assert judged(pdfs["ocr_scan"]) == []
 
 
+def test_text_an_opaque_page_image_hides_is_not_typed_text(pdfs: dict[str, Path]) -> None:
+    # OCR "text under the page image": drawn first in render mode 0, then covered by the scan.
+    expected = visible(*GEN.body(GEN.RUSSIAN, 6)[:30])
+    hidden = layer_of(pdfs["text_under_image"]).pages[0]
+    assert (hidden.visible, hidden.invisible) == (0, expected)
+    assert judged(pdfs["text_under_image"]) == []
+    assert [p.kind for p in validate_file(pdfs["text_under_image"], name="Заявление.pdf").pages] == ["scan"]
+    # A stencil mask paints only its set bits: the text under it shows through, and is judged.
+    shown = layer_of(pdfs["text_under_mask"]).pages[0]
+    assert (shown.visible, shown.invisible) == (expected, 0)
+    assert "font.family" in rules(judged(pdfs["text_under_mask"]))
+
+
 def test_page_kinds_from_glyphs_and_images(pdfs: dict[str, Path]) -> None:
     report = validate_file(pdfs["mixed"], name="Заявление о пересмотре.pdf")
     assert [p.kind for p in report.pages] == ["text", "scan", "blank"]

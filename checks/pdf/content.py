@@ -4,7 +4,8 @@ Each text-showing operator (`Tj`, `TJ`, `'`, `"`) becomes one `Run`: the font re
 size set by `Tf`, the combined text and graphics matrix (Tm × CTM, including form XObject
 matrices), the render mode, the shown bytes, and the page part when the PDF tags it (Word and
 Acrobat mark running heads and page numbers as /Artifact /Pagination). Image XObjects and
-inline images are recorded with their matrix, so the page's image coverage can be measured.
+inline images are recorded with their matrix; opaque image XObjects also with how many runs came
+before them, so that text an image is painted over can be told hidden.
 
 Speed: the stream is cut into operator + operands by one regular expression (the work per
 token happens in the regex engine); Python runs once per operator, and operands are parsed
@@ -137,6 +138,9 @@ _START: TextState = (None, 0.0, 0, 0.0)
 class PageContent:
     runs: list[Run] = field(default_factory=list)
     images: list[Matrix] = field(default_factory=list)  # image space (unit square) → page
+    # Opaque images (no mask, no soft mask) with the number of runs drawn before them: text they
+    # are drawn over is hidden (OCR "text under the page image" layers are drawn so).
+    covers: list[tuple[int, Matrix]] = field(default_factory=list)
     fallback_streams: int = 0  # streams read with the slow parser
     errors: list[str] = field(default_factory=list)
 
@@ -376,6 +380,8 @@ class Scanner:
         subtype = xobject.get("/Subtype")
         if subtype == "/Image":
             out.images.append(ctm)
+            if not xobject.get("/ImageMask") and "/SMask" not in xobject and "/Mask" not in xobject:
+                out.covers.append((len(out.runs), ctm))
             return
         if subtype != "/Form" or depth >= MAX_FORM_DEPTH or key in forms:
             return

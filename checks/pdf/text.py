@@ -11,8 +11,10 @@ square, measured perpendicular to the baseline. It is right for text scaled thro
 
 **What counts.** Characters are counted per text-showing operator (a run), not one by one:
 a run's glyph codes are counted in C with the font's whitespace codes taken off (a space has no
-visible font); the text is decoded only for the excerpts a finding quotes. Text drawn invisibly (render mode 3 or 7 — the OCR layer a scanner lays under its picture) is
-counted apart and never judged as typed text.
+visible font); the text is decoded only for the excerpts a finding quotes. Text drawn
+invisibly (render mode 3 or 7 — the OCR layer a scanner lays under its picture) is counted apart
+and never judged as typed text; so is text that an opaque image covering at least a quarter of
+the page is painted over (OCR "text under the page image" layers are drawn in mode 0 first).
 
 **Headers and footers.** A PDF does not say which text was a page header, except when it is
 tagged (Word and Acrobat mark running heads and page numbers as pagination artifacts). Text so
@@ -205,6 +207,38 @@ def _line_spacing(lines: dict[float, list[float]], single_em: float) -> tuple[fl
     return value, size
 
 
+def _page_area(page: Any) -> float:
+    try:
+        box = page.cropbox
+        return abs(float(box.width) * float(box.height))
+    except Exception:  # a broken box: A4
+        return 595.0 * 842.0
+
+
+def _covers(found: list[tuple[int, Matrix]], page_area: float) -> list[tuple[int, Matrix]]:
+    """Opaque images drawn after some text and large enough to hide it (a quarter of the page):
+    each as (runs before it, the inverse of its matrix — page → image unit square)."""
+    out: list[tuple[int, Matrix]] = []
+    for before, (a, b, c, d, e, f) in found:
+        det = a * d - b * c
+        if before == 0 or abs(det) < 0.25 * page_area:
+            continue
+        ia, ib, ic, id_ = d / det, -b / det, -c / det, a / det
+        out.append((before, (ia, ib, ic, id_, -(e * ia + f * ic), -(e * ib + f * id_))))
+    return out
+
+
+def _covered(index: int, matrix: Matrix, covers: list[tuple[int, Matrix]]) -> bool:
+    """True when an opaque image drawn after this run covers where the run starts."""
+    x, y = matrix[4], matrix[5]
+    for before, (a, b, c, d, e, f) in covers:
+        if index < before:
+            u, v = x * a + y * c + e, x * b + y * d + f
+            if 0.0 <= u <= 1.0 and 0.0 <= v <= 1.0:
+                return True
+    return False
+
+
 class _PageReader:
     """Turns a page's runs into a `PageText`."""
 
@@ -219,6 +253,7 @@ class _PageReader:
         out.fallback_streams = content.fallback_streams
         out.errors = content.errors
         to_display, height = display_matrix(page)
+        page_area = _page_area(page)
         turned = to_display[:4] != (1.0, 0.0, 0.0, 1.0)
         dx, dy = to_display[4], to_display[5]
         combos = out.combos
@@ -227,11 +262,12 @@ class _PageReader:
         sizes = self.sizes
         top_band = height - self.band
         bottom_band = self.band
-        for font, tf, matrix, mode, raw, tag, args in content.runs:
+        covers = _covers(content.covers, page_area)
+        for index, (font, tf, matrix, mode, raw, tag, args) in enumerate(content.runs):
             visible = font.visible(raw)
             if not visible:
                 continue
-            if mode in INVISIBLE_MODES:
+            if mode in INVISIBLE_MODES or (covers and _covered(index, matrix, covers)):
                 out.invisible += visible
                 continue
             out.visible += visible
