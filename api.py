@@ -37,6 +37,7 @@ from .api_models import (
     Lang,
     RulesResponse,
 )
+from .checks.filing.metadata import MetadataError, parse_metadata
 from .clients import Client
 from .netguard import host_of
 from .render import rules_table
@@ -144,7 +145,7 @@ def create_app(rt: Runtime) -> FastAPI:
             raise RequestError(401, "unauthorized", "send 'Authorization: Bearer <API key>' with a valid key")
         return client
 
-    def parse_metadata(raw: bytes | None, client: Client) -> FilingMetadata:
+    def read_metadata(raw: bytes | None, client: Client) -> tuple[FilingMetadata, dict[str, Any]]:
         if raw is None:
             raise RequestError(400, "missing_metadata", "the 'metadata' part (JSON) is missing")
         try:
@@ -155,10 +156,13 @@ def create_app(rt: Runtime) -> FastAPI:
             raise RequestError(400, "bad_metadata", "the metadata part must be a JSON object")
         try:
             meta = FilingMetadata.model_validate(data)
+            parse_metadata(data)  # the filing-level checks' own validation of their keys
         except ValidationError as exc:
             raise RequestError(
                 422, "invalid_metadata", "the metadata is not valid", **_validation_detail(exc)
             ) from None
+        except MetadataError as exc:
+            raise RequestError(422, "invalid_metadata", f"the metadata is not valid: {exc}") from None
         if meta.callback_url:
             url = meta.callback_url
             host = host_of(url)
@@ -179,7 +183,7 @@ def create_app(rt: Runtime) -> FastAPI:
                     host=host,
                     allowed=list(client.callback_hosts),
                 )
-        return meta
+        return meta, data
 
     @app.post(
         "/v1/filings",
@@ -199,7 +203,7 @@ def create_app(rt: Runtime) -> FastAPI:
             max_metadata_bytes=rt.settings.max_metadata_bytes,
         )
         try:
-            meta = parse_metadata(received.metadata, client)
+            meta, metadata = read_metadata(received.metadata, client)
             if not received.files:
                 raise RequestError(400, "empty_filing", "a filing needs at least one file in 'files'")
             if meta.declared is not None and len(meta.declared) > rt.settings.max_files:
@@ -216,8 +220,7 @@ def create_app(rt: Runtime) -> FastAPI:
             "external_id": meta.external_id,
             "callback_url": meta.callback_url or "",
             "lang": meta.lang or rt.settings.default_lang,
-            "declared": [d.model_dump() for d in meta.declared] if meta.declared is not None else "",
-            "metadata": meta.model_dump(),
+            "metadata": metadata,
             "files": [{"name": name, "sha256": blob.sha256, "size": blob.size} for name, _, blob in stored],
             "nfiles": str(len(stored)),
             "created_at": repr(time.time()),

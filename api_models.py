@@ -84,17 +84,30 @@ class FilingReportModel(_Open):
 class DeclaredDocument(_Open):
     title: str = Field(min_length=1, max_length=500)
     filename: str | None = Field(default=None, max_length=255)
+    pages: int | None = None
 
 
 class FilingMetadata(_Open):
-    """The `metadata` part of POST /v1/filings (JSON)."""
+    """The `metadata` part of POST /v1/filings (JSON).
+
+    `external_id`, `callback_url` and `lang` are the service's; the other keys are the filing's
+    metadata for the filing-level checks, exactly as `courtdoc check --filing` reads it from
+    `filing.json` (see README, "Filing-level checks"), and are validated the same way."""
 
     external_id: str = Field(min_length=1, max_length=200, description="the portal's own id of the filing")
-    declared: list[DeclaredDocument] | None = Field(
-        default=None, max_length=200, description="the documents the filer declared, one per file"
-    )
     callback_url: str | None = Field(default=None, max_length=2000)
     lang: Lang | None = Field(default=None, description="language of the messages (default: the service's)")
+    declared: list[DeclaredDocument | str] | None = Field(
+        default=None, max_length=200, description="the documents the filer declared, one per file"
+    )
+    files: dict[str, Any] | None = Field(
+        default=None, description='file roles: {"<file name>": {"role": "application" | "attachment"}}'
+    )
+    application: str | None = Field(default=None, description="the application's file name")
+    proceeding: Literal["civil", "criminal"] | None = None
+    direction: Literal["in_favour", "against"] | None = Field(default=None, description="criminal only")
+    circumstances_date: str | None = Field(default=None, description="YYYY-MM-DD")
+    filing_date: str | None = Field(default=None, description="YYYY-MM-DD (default: the day it was received)")
 
 
 # --- responses ------------------------------------------------------------------------------------

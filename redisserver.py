@@ -66,7 +66,7 @@ class RedisServer:
         password: str | None = None,
         tied_to_parent: bool = True,
     ) -> None:
-        self.directory = Path(directory)
+        self.directory = Path(directory).resolve()
         self.port = port or free_port()
         self.appendfsync = appendfsync
         self.password = password

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     max_files: int = 50
     max_metadata_bytes: int = 65_536
     default_lang: Literal["kk", "ru", "en"] = "en"
+    #: The court's time zone: a filing's time limits count to the day it was received there.
+    timezone: str = "Asia/Almaty"
 
     # --- workers -------------------------------------------------------------------------------
     worker_processes: int = 2

@@ -139,6 +139,8 @@ def _file(name: str = "Исковое заявление.pdf", data: bytes = b"%
         ("metadata not an object", 400, "bad_metadata"),
         ("metadata without external_id", 422, "invalid_metadata"),
         ("bad language", 422, "invalid_metadata"),
+        ("bad date for the filing checks", 422, "invalid_metadata"),
+        ("bad file role for the filing checks", 422, "invalid_metadata"),
         ("no API key", 401, "unauthorized"),
         ("wrong API key", 401, "unauthorized"),
         ("callback to 10.0.0.1", 422, "callback_private_address"),
@@ -166,6 +168,10 @@ def test_bad_request(api: tuple[Runtime, ApiServer, Portal], case: str, status: 
         parts = [("metadata", (None, b'{"lang": "ru"}', "application/json")), _file()]
     elif case == "bad language":
         parts = [_meta(lang="de"), _file()]
+    elif case == "bad date for the filing checks":
+        parts = [_meta(proceeding="civil", circumstances_date="2024-13-45"), _file()]
+    elif case == "bad file role for the filing checks":
+        parts = [_meta(files={"Исковое заявление.pdf": {"role": "exhibit"}}), _file()]
     elif case == "no API key":
         key = None
     elif case == "wrong API key":

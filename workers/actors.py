@@ -118,15 +118,19 @@ def declare(rt: Runtime) -> dict[str, Any]:
             if len(stored) < len(files):
                 raise RuntimeError(f"finalize with {len(stored)} of {len(files)} file reports")
             reports = [stored[i] for i in range(len(files))]
-            declared = json.loads(meta["declared"]) if meta.get("declared") else None
+            metadata = json.loads(meta.get("metadata") or "{}")
             filing = pipeline.validate_filing(
                 [rt.blobs.path(f["sha256"]) for f in files],
                 rt.policy,
-                declared,
                 names=[f["name"] for f in files],
                 lang=meta["lang"],
                 reports=reports,
                 filing_id=filing_id,
+                # The portal's metadata as given (declared documents, roles, proceeding, dates):
+                # the same dictionary `courtdoc check --filing` reads from filing.json.
+                metadata=metadata,
+                # Time limits count to the day the filing was received, not the day it was checked.
+                today=rt.local_date(float(meta["created_at"])),
             )
             report = filing.to_dict()
             finished = time.time()

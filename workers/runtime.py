@@ -8,6 +8,7 @@ re-validation module adds its factory there, on the `bulk` queue).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import time
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dramatiq
 import httpx
@@ -113,6 +115,14 @@ class Runtime:
         for index in range(int(record["nfiles"])):
             check.send(fid, index)
         self.metrics.received()
+
+    def local_date(self, ts: float) -> dt.date:
+        """The calendar date of a moment in the court's time zone (COURTDOC_TIMEZONE)."""
+        try:
+            zone: dt.tzinfo = ZoneInfo(self.settings.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = dt.UTC
+        return dt.datetime.fromtimestamp(ts, tz=zone).date()
 
     def retention_s(self) -> float:
         return self.settings.retention_days * 86400
