@@ -60,7 +60,8 @@ def main(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .api import create_app
-    from .clients import write_local_clients
+    from .clients import ClientsError, write_local_clients
+    from .policy import PolicyError
     from .redisserver import RedisServer
     from .settings import Settings
     from .workers.runner import start_worker
@@ -95,7 +96,11 @@ def main(args: argparse.Namespace) -> int:
         if settings.clients_file is None and not path.exists():
             key = write_local_clients(path)
             print(f"courtdoc: created {path} with a local API key: {key}", file=sys.stderr)
-        rt = build_runtime(settings, url)
+        try:
+            rt = build_runtime(settings, url)
+        except (ClientsError, PolicyError) as exc:
+            print(f"courtdoc: error: {exc}", file=sys.stderr)
+            return 2
         rt.blobs.clean_staging()
         threads = settings.serve_worker_threads
         if args.worker_threads is not None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 
 from .blobstore import BlobStore, StagedBlob, TooLarge
 
@@ -210,7 +210,7 @@ async def receive(
         raise RequestError(
             400, "malformed_multipart", f"the multipart body cannot be parsed: {exc}"
         ) from None
-    except (RequestError, ClientDisconnect, Exception):
+    except BaseException:  # a RequestError, the client gone (ClientDisconnect), anything
         parts.received.abort()
         raise
     return parts.received

@@ -158,3 +158,35 @@ def test_redis_killed_and_restarted_between_post_and_check(tmp_path: Path, priva
         receiver.close()
     got = {k: v for k, v in payload["data"]["report"].items() if k != "id"}
     assert got == expected, report_diff(got, expected)
+
+
+def test_keep_alive_requeues_a_dead_workers_messages(
+    tmp_path: Path, redis_server, redis_namespace: str
+) -> None:
+    """The mechanism alone: a message fetched by a worker that then stopped beating comes back
+    on the next keep-alive of any other worker once the heartbeat timeout has passed."""
+    import dramatiq
+    from courtdoc.workers.broker import build_broker
+    from courtdoc.workers.keys import Keys
+
+    settings = service_settings(
+        tmp_path, redis_server.url, redis_namespace, tmp_path / "clients.toml", heartbeat_timeout_s=0.5
+    )
+    namespace = Keys(redis_namespace).dramatiq
+    brokers = [build_broker(settings, redis_server.url, namespace) for _ in range(2)]
+    actors = [
+        dramatiq.actor(broker=b, actor_name="probe", queue_name="intake")(lambda: None) for b in brokers
+    ]
+    actors[0].send()
+    queue = f"{namespace}:intake"
+    r = redis_server.client()
+    consumer = brokers[0].consume("intake", prefetch=1, timeout=100)
+    assert next(consumer) is not None  # fetched, unacknowledged: now in worker 0's acks set
+    assert r.llen(queue) == 0
+    brokers[1].keep_alive()  # worker 0 beat moments ago: not dead yet
+    assert r.llen(queue) == 0
+    time.sleep(0.7)  # worker 0 goes silent past the heartbeat timeout (as if SIGKILLed)
+    brokers[1].keep_alive()
+    assert r.llen(queue) == 1
+    for b in brokers:
+        b.close()

@@ -10,14 +10,15 @@ Queues:
 
 Recovery of a killed worker's messages. Dramatiq's Redis broker keeps each fetched message in
 a per-worker "acks" set until it is acknowledged; a worker counts as dead once its heartbeat
-(refreshed on each of its broker commands) is older than `heartbeat_timeout`, and its messages
-are requeued by "maintenance", which runs on a random `maintenance_chance` per million commands
-and only for the queue that command touched. Two things make that unbounded for us: a busy
-worker whose prefetch is full sends no commands (so it may look dead while checking a slow
-file), and on a quiet queue maintenance may not run for a long time. `keep_alive()` fixes both:
-each worker process runs it every `heartbeat_interval_s`, which refreshes its heartbeat and runs
-maintenance for every declared queue. A SIGKILLed worker's messages are therefore back on their
-queue within `heartbeat_timeout_s + heartbeat_interval_s` of the kill, wherever they were.
+(refreshed by each of its broker commands) is older than `heartbeat_timeout`, and its messages
+are requeued by "maintenance" — which runs on a random `maintenance_chance` per million commands
+(0.1 % by default) and only for the queue that command touched. An idle worker polls each queue
+about ten times a second, so the intake queue's maintenance comes every couple of minutes on
+average, with no upper bound. `keep_alive()` makes it deterministic: each worker process runs it
+every `heartbeat_interval_s`, refreshing its heartbeat (also while every thread is busy on a slow
+file) and running maintenance for every declared queue. A SIGKILLed worker's messages are
+therefore back on their queue within `heartbeat_timeout_s + heartbeat_interval_s` of the kill,
+as long as any other worker process is alive (a restarted one counts).
 """
 
 from __future__ import annotations

@@ -156,11 +156,31 @@ def register(sub: Any) -> None:
     p.set_defaults(run=main)
 
 
+def check_config(settings: Any) -> str | None:
+    """What stops a worker from starting, said once here rather than by restarting children."""
+    from ..clients import ClientsError, load_clients
+    from ..policy import PolicyError, load_policy
+    from .runtime import clients_path
+
+    if not settings.redis_url:
+        return "no Redis: set COURTDOC_REDIS_URL (or REDIS_URL) to the Redis the API uses"
+    try:
+        load_policy(settings.policy)
+        load_clients(clients_path(settings))
+    except (PolicyError, ClientsError) as exc:
+        return str(exc)
+    return None
+
+
 def main(args: argparse.Namespace) -> int:
     from ..settings import Settings
 
     settings = Settings()
     logs.configure(settings.log_level, settings.log_format)
+    problem = check_config(settings)
+    if problem:
+        print(f"courtdoc: error: {problem}", file=sys.stderr)
+        return 2
     queues = args.queues.split(",") if args.queues else settings.queues
     threads = args.threads or settings.worker_threads
     processes = args.processes if args.processes is not None else settings.worker_processes

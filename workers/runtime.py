@@ -8,6 +8,7 @@ re-validation module adds its factory there, on the `bulk` queue).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -112,8 +113,15 @@ class Runtime:
         """Record a filing and enqueue one check per file (after its files are stored)."""
         self.filings.create(fid, record)
         check = self.actors["check_file"]
-        for index in range(int(record["nfiles"])):
-            check.send(fid, index)
+        try:
+            for index in range(int(record["nfiles"])):
+                check.send(fid, index)
+        except Exception:
+            # The client gets an error, not a 202: drop the record so no half-queued filing
+            # stays behind (checks already sent find no filing and end).
+            with contextlib.suppress(redis.RedisError):
+                self.redis.delete(*self.keys.all_for(fid))
+            raise
         self.metrics.received()
 
     def local_date(self, ts: float) -> dt.date:
