@@ -124,7 +124,7 @@ def _revalidate(args: argparse.Namespace) -> int:
     print(
         f"{totals['files']} files ({totals['distinct_contents']} distinct contents): "
         f"{v['accept']} accepted, {v['reject']} rejected, {v['error']} unreadable; "
-        f"this run checked {s['checked']}, reused {s['replayed']} results for copies, "
+        f"this run checked {s['fresh']} contents, reused their results for {s['replayed']} copies, "
         f"skipped {s['already_done']} done before ({s['files_per_s']} files/s)"
     )
     print(f"report: {out / 'results.jsonl'}, {out / summary.SUMMARY_JSON}, {out / summary.SUMMARY_CSV}")

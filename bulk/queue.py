@@ -16,12 +16,14 @@ flight and ignores stale answers.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from pathlib import Path
 from typing import Any, cast
 
 import dramatiq
 import redis
+import structlog
 
 from .. import pipeline
 from ..blobstore import BlobStore
@@ -35,6 +37,8 @@ from . import replay
 from .runner import Job, Outcome
 
 _READ_BATCH = 500
+_QUIET_WARN_S = 60.0
+log = structlog.get_logger("courtdoc.bulk")
 
 
 class _NeedsParsing(BaseException):
@@ -87,6 +91,7 @@ class QueueBackend:
         self._pending: dict[str, Job] = {}
         self._ready: list[tuple[Job, Outcome]] = []
         self._tickets = 0
+        self._last_answer = time.monotonic()
         self.sent = 0
         self.redis.set(policy_key(self.namespace, policy.sha256), _policy_bytes(policy), ex=BULK_TTL_S)
 
@@ -174,6 +179,15 @@ class QueueBackend:
                 )
         if seen:
             self.redis.xdel(self.stream, *seen)
+            self._last_answer = time.monotonic()
+        elif time.monotonic() - self._last_answer > _QUIET_WARN_S:
+            self._last_answer = time.monotonic()
+            log.warning(
+                "bulk.no_answers",
+                outstanding=len(self._pending),
+                queue=BULK,
+                hint="are `courtdoc worker --queues bulk` processes running?",
+            )
         return out
 
     def close(self) -> None:
