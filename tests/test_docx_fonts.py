@@ -113,6 +113,7 @@ def test_complex_script_and_east_asian_hint(text_docs: dict[str, Path]) -> None:
     found = fonts_of(text_docs["scripts"])
     assert found[("Arial", 12.0)] == visible("قررت المحكمة")  # w:rtl → cs font at w:szCs
     assert found[("SimSun", 14.0)] == visible("Кириллица") + visible("法院")  # hint eastAsia; CJK
+    assert found[("Arial", 14.0)] == 2  # CJK, but eastAsia "Times New Roman" and ascii == hAnsi
 
 
 @pytest.mark.parametrize(
@@ -135,8 +136,11 @@ def test_complex_script_and_east_asian_hint(text_docs: dict[str, Path]) -> None:
         ("Ж", True, "eastAsia"),
         ("é", True, "hAnsi"),
         ("×", True, "eastAsia"),
-        ("ق", False, "cs"),
-        ("א", False, "cs"),
+        ("ق", False, "ascii"),  # Arabic without w:rtl: Word's table says ascii
+        ("א", False, "ascii"),
+        ("ก", False, "hAnsi"),  # Thai: not in Word's table
+        ("“", True, "eastAsia"),
+        ("“", False, "hAnsi"),
         ("法", False, "eastAsia"),
     ],
 )

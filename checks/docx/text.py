@@ -57,17 +57,15 @@ _HINT_EA_LATIN1 = frozenset(
 
 
 def char_slot(code: int, hint_ea: bool) -> str:
-    """The `w:rFonts` slot Word uses for one character of a run without `w:rtl`/`w:cs`."""
-    if code < 0x80:
+    """The `w:rFonts` slot Word uses for one character of a run without `w:rtl`/`w:cs`.
+
+    Word's table (MS-OI29500 §2.1.88, on ISO 29500-1 §17.3.2.26): ASCII → ascii; Hebrew, Arabic,
+    Syriac and Thaana → ascii (the cs font is used only for `w:rtl`/`w:cs` runs); CJK and Hangul
+    → eastAsia; under `w:hint="eastAsia"` some Latin-1 signs, Greek, Cyrillic, general punctuation
+    and symbols → eastAsia; everything else → hAnsi.
+    """
+    if code < 0x80 or 0x0590 <= code <= 0x07BF:
         return "ascii"
-    if (
-        0x0590 <= code <= 0x0DFF
-        or 0x0E00 <= code <= 0x0EFF
-        or 0x0F00 <= code <= 0x0FFF
-        or 0xFB1D <= code <= 0xFDFF
-        or 0xFE70 <= code <= 0xFEFF
-    ):
-        return "cs"
     if (
         0x1100 <= code <= 0x11FF
         or 0x2E80 <= code <= 0x9FFF
@@ -82,7 +80,7 @@ def char_slot(code: int, hint_ea: bool) -> str:
     if hint_ea:
         if code <= 0xFF:
             return "eastAsia" if code in _HINT_EA_LATIN1 else "hAnsi"
-        if code <= 0x052F or 0x1E00 <= code <= 0x1EFF or 0x2000 <= code <= 0x2BFF:
+        if 0x0370 <= code <= 0x04FF or 0x2000 <= code <= 0x2BFF or 0xE000 <= code <= 0xF8FF:
             return "eastAsia"
     return "hAnsi"
 
@@ -445,10 +443,12 @@ class _Walker:
     def _classify(text: str, eff: Effective) -> dict[tuple[str, str, float], int]:
         counts: dict[tuple[str, str, float], int] = {}
         hint_ea = eff.hint == "eastAsia"
+        # Word: an eastAsia font "Times New Roman" with equal ascii and hAnsi fonts → ascii for all.
+        all_ascii = eff.eastAsia == "Times New Roman" and eff.ascii == eff.hAnsi
         for ch in text:
             if ch.isspace():
                 continue
-            slot = char_slot(ord(ch), hint_ea)
+            slot = "ascii" if all_ascii else char_slot(ord(ch), hint_ea)
             key = (slot, getattr(eff, slot), eff.size_cs if slot == "cs" else eff.size)
             counts[key] = counts.get(key, 0) + 1
         return counts
