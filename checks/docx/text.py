@@ -7,9 +7,9 @@ tables and text boxes (`w:txbxContent`; the `mc:Fallback` copy of a text box is 
 counted: whitespace, deleted text (`w:del`, `w:moveFrom`), hidden text (`w:vanish`, resolved
 through the styles), field codes (between `fldChar begin` and `separate`) and list labels.
 
-Each character is counted in the font slot Word draws it with: ASCII in `ascii`; Latin,
-Cyrillic and Kazakh letters in `hAnsi` (or `eastAsia` under `w:hint="eastAsia"`); CJK in
-`eastAsia`; complex scripts — and every character of a `w:rtl`/`w:cs` run — in `cs` at `w:szCs`.
+Each character is counted in the font slot Word draws it with (`char_slot`): every character of
+a `w:rtl`/`w:cs` run in `cs` at `w:szCs`; otherwise ASCII in `ascii`; Latin, Cyrillic and Kazakh
+letters in `hAnsi` (or `eastAsia` under `w:hint="eastAsia"`); CJK in `eastAsia`.
 """
 
 from __future__ import annotations
