@@ -110,6 +110,8 @@ def _inspect_doc(path: Path, policy: Policy, result: Inspection) -> None:
     if ole is None:
         return
     ole.close()
+    if any(issue.rule == "file.active_content" for issue in result.issues):
+        return  # refused for its macros or objects; such a file is not handed to LibreOffice
     # The text is checked on a .docx that LibreOffice makes from it; never a silent pass.
     soffice = doc_convert.find_soffice()
     if soffice is None:

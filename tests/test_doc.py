@@ -153,3 +153,11 @@ def test_sandbox_kill_takes_libreoffice_with_it(text_docs: dict[str, Path]) -> N
     while _soffice_processes() & seen and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _soffice_processes() & seen == set()
+
+
+def test_doc_with_macros_is_not_converted(text_corpus: Path) -> None:
+    # Refused for its VBA project; the file never reaches LibreOffice (no text, no doc.unsupported).
+    inspection = pipeline.inspect(text_corpus / "apache-poi" / "SimpleMacro.doc", "doc", default_policy())
+    rules = {i.rule for i in inspection.issues}
+    assert "file.active_content" in rules and "doc.unsupported" not in rules
+    assert inspection.text is None
