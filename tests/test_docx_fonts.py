@@ -60,6 +60,7 @@ def rules(issues: Issues) -> list[str]:
         ("tnr_basedon", sum(visible(f"{i}. {RU} {KK}") for i in range(6))),
         ("tnr_theme", body_chars()),
         ("tnr_direct", body_chars()),
+        ("strict_tnr_normal", body_chars()),  # ISO 29500 strict namespaces
         ("python_docx_tnr14", sum(visible(f"{i}. {RU} ") + visible(KK) for i in range(6))),
     ],
 )
