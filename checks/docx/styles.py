@@ -124,8 +124,6 @@ class Tags:
         self.lastRow = w + "lastRow"
         self.firstColumn = w + "firstColumn"
         self.lastColumn = w + "lastColumn"
-        self.slot_attrs = {s: w + s for s in SLOTS}
-        self.theme_attrs = {s: w + a for s, a in _THEME_ATTRS.items()}
         # w:rFonts attribute → (slot, is a theme reference)
         self.font_attrs: dict[str, tuple[str, bool]] = {w + s: (s, False) for s in SLOTS}
         self.font_attrs.update({w + a: (s, True) for s, a in _THEME_ATTRS.items()})
@@ -140,11 +138,6 @@ class Tags:
 def tags_for(root: etree._Element) -> Tags:
     ns = etree.QName(root).namespace or W_TRANSITIONAL
     return Tags(ns if ns in (W_TRANSITIONAL, W_STRICT) else W_TRANSITIONAL)
-
-
-def on_off(el: etree._Element, t: Tags) -> bool:
-    val = el.get(t.val)
-    return val is None or val.lower() not in ("0", "false", "off", "none")
 
 
 def half_points(value: str | None) -> int | None:
@@ -580,10 +573,3 @@ def _num_ref(numpr: etree._Element, t: Tags) -> tuple[str, str] | None:
         return None
     lvl = numpr.find(t.ilvl)
     return (num.get(t.val, ""), lvl.get(t.val, "0") if lvl is not None else "0")
-
-
-def num_ref(ppr: etree._Element | None, t: Tags) -> tuple[str, str] | None:
-    if ppr is None:
-        return None
-    numpr = ppr.find(t.numPr)
-    return _num_ref(numpr, t) if numpr is not None else None
