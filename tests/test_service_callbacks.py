@@ -28,8 +28,17 @@ def test_receiver_down_then_up_same_webhook_id_every_attempt_logged(
     files = corpus_files(tmp_path / "in")
     portal = write_clients(tmp_path / "clients.toml")
     settings = service_settings(tmp_path, redis_server.url, redis_namespace, tmp_path / "clients.toml")
-    # 500, then 503 asking to wait 1 s, then two answers slower than the 1 s timeout, then 200.
-    receiver = Receiver(script=[500, ("status", 503, {"Retry-After": "1"}), ("hang", 2.5), ("hang", 2.5)])
+    # 307, 500, then 503 asking to wait 1 s, then two answers slower than the 1 s timeout, then 200.
+    receiver = Receiver(
+        script=[
+            # A redirect is neither followed (a followed 307 would POST here again) nor success.
+            ("status", 307, {"Location": "/hook"}),
+            500,
+            ("status", 503, {"Retry-After": "1"}),
+            ("hang", 2.5),
+            ("hang", 2.5),
+        ]
+    )
     try:
         with running_api(settings) as (rt, api):
             worker = start_worker(rt, settings.queues, 4)
@@ -54,6 +63,7 @@ def test_receiver_down_then_up_same_webhook_id_every_attempt_logged(
 
     hits = receiver.requests
     assert [h.answered for h in hits] == [
+        "('status', 307, {'Location': '/hook'})",
         "500",
         "('status', 503, {'Retry-After': '1'})",
         "('hang', 2.5)",
@@ -66,12 +76,19 @@ def test_receiver_down_then_up_same_webhook_id_every_attempt_logged(
     assert len(bodies) == 1  # the same payload every time
     for h in hits:
         Webhook(portal.secret).verify(h.body, h.headers)  # raises when the signature is wrong
-    # Retry-After: 1 pushed the third attempt at least a second after the second (schedule: 0.2 s).
-    assert hits[2].at - hits[1].at >= 1.0
+    # Retry-After: 1 pushed the fourth attempt at least a second after the third (schedule: 0.2 s).
+    assert hits[3].at - hits[2].at >= 1.0
     attempts = state["callback"]["attempts"]
-    assert [a["outcome"] for a in attempts] == ["http_500", "http_503", "timeout", "timeout", "delivered"]
-    assert [a["attempt"] for a in attempts] == [1, 2, 3, 4, 5]
-    assert attempts[1]["retry_after_s"] == 1.0
+    assert [a["outcome"] for a in attempts] == [
+        "http_307",
+        "http_500",
+        "http_503",
+        "timeout",
+        "timeout",
+        "delivered",
+    ]
+    assert [a["attempt"] for a in attempts] == [1, 2, 3, 4, 5, 6]
+    assert attempts[2]["retry_after_s"] == 1.0
     assert state["callback"]["webhook_id"] == f"msg_{fid}"
     assert state["status"] == "done"
 
@@ -162,3 +179,26 @@ def test_schedule_jitter_and_retry_after() -> None:
     assert parse_retry_after("17", 0) == 17
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412470) == 10
     assert parse_retry_after("soon", 0) is None
+
+
+def test_a_claim_is_renewed_when_its_attempt_begins(redis_server, redis_namespace: str) -> None:
+    """A delivery message that waited in a busy queue for most of its claim's lease must not see
+    the claim expire under it (another worker would then deliver the same callback again)."""
+    import time
+
+    from courtdoc.workers.keys import Keys
+    from courtdoc.workers.outbox import Outbox, now_ms
+
+    keys = Keys(redis_namespace)
+    r = redis_server.client()
+    outbox = Outbox(r, keys, lease_s=0.4)
+    token = now_ms() + 400
+    r.zadd(keys.outbox, {"f1": token})  # claimed when the filing was finalized
+    time.sleep(0.3)  # the message waited in the queue
+    renewed = outbox.begin("f1", token)
+    assert renewed is not None and renewed > token
+    time.sleep(0.2)  # the first claim would have expired by now ...
+    assert outbox.claim_due() == []  # ... but the renewed one holds: nobody else takes it
+    assert outbox.begin("f1", token) is None  # the old token is stale
+    assert outbox.complete("f1", renewed, {"attempt": 1}, "delivered")
+    assert r.zscore(keys.outbox, "f1") is None

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 from courtdoc.workers.runner import start_worker
 from courtdoc.workers.runtime import Runtime
 from service_harness import (
@@ -143,6 +144,8 @@ def test_redis_killed_and_restarted_between_post_and_check(tmp_path: Path, priva
             queue_key = f"{rt.keys.dramatiq}:intake"
             assert rt.redis.llen(queue_key) == 3
             private_redis.kill()  # a crash: Redis gets no chance to write anything more
+            down = httpx.get(f"{api.url}/readyz", timeout=30)
+            assert down.status_code == 503 and down.json()["error"]["code"] == "unavailable"
             private_redis.start()
             # Everything acknowledged with the 202 came back from the append-only file.
             assert rt.redis.llen(queue_key) == 3

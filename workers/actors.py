@@ -187,9 +187,11 @@ def declare(rt: Runtime) -> dict[str, Any]:
 
     def deliver_callback(filing_id: str, token: int) -> None:
         with structlog.contextvars.bound_contextvars(filing_id=filing_id):
-            if not rt.outbox.is_current(filing_id, token):
+            renewed = rt.outbox.begin(filing_id, token)
+            if renewed is None:
                 log.info("callback.stale_claim")
                 return
+            token = renewed
             meta = rt.filings.meta(filing_id) or {}
             body: str | None = rt.redis.get(rt.keys.callback_body(filing_id))  # type: ignore[assignment]
             number = int(meta.get("cb_attempts", "0")) + 1
@@ -252,7 +254,8 @@ def declare(rt: Runtime) -> dict[str, Any]:
         broker=rt.broker,
         actor_name="deliver_callback",
         queue_name=CALLBACKS,
-        priority=20,
+        # Finish what has started before starting more: finalize, then deliver, then check.
+        priority=5,
         retry_when=transient,
         time_limit=int((rt.settings.callback_timeout_s * 4 + 60) * 1000),
     )(deliver_callback)

@@ -12,6 +12,7 @@ schedule would be lost with that worker's restart. Instead:
     the member (delivered, or the schedule is exhausted) or scores it with the next attempt time
     — only if the member still carries its token, so a stale duplicate message cannot reschedule
     a delivery someone else now owns;
+  * an attempt starts by renewing the claim's lease (and token) from the current time;
   * a claim whose worker died simply expires: the member becomes due again after the lease.
 """
 
@@ -36,6 +37,13 @@ for _, member in ipairs(due) do
   redis.call('ZADD', KEYS[1], ARGV[2], member)
 end
 return due
+"""
+
+_BEGIN = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) ~= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return tonumber(ARGV[3])
 """
 
 _COMPLETE = """
@@ -65,6 +73,7 @@ class Outbox:
         self.keys = keys
         self.lease_ms = int(lease_s * 1000)
         self._claim_due = client.register_script(_CLAIM_DUE)
+        self._begin = client.register_script(_BEGIN)
         self._complete = client.register_script(_COMPLETE)
 
     def claim_due(self, limit: int = 100) -> list[tuple[str, int]]:
@@ -73,9 +82,13 @@ class Outbox:
         due: list[str] = self._claim_due(keys=[self.keys.outbox], args=[now, token, limit])
         return [(fid, token) for fid in due]
 
-    def is_current(self, fid: str, token: int) -> bool:
-        score = self.r.zscore(self.keys.outbox, fid)
-        return score is not None and int(score) == token
+    def begin(self, fid: str, token: int) -> int | None:
+        """Start an attempt under a claim: renew its lease from now and return the new token, or
+        None when the claim is no longer ours (a stale message). The lease counts from the start
+        of the attempt, not from the claim: a delivery message may wait in a busy queue for longer
+        than the lease, and the claim must not expire under an attempt that has just begun."""
+        renewed = int(self._begin(keys=[self.keys.outbox], args=[fid, token, now_ms() + self.lease_ms]))
+        return renewed or None
 
     def complete(
         self, fid: str, token: int, attempt: dict[str, Any], state: str, next_at_ms: int = 0
