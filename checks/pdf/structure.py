@@ -1,8 +1,14 @@
 """PDF structure: opens at all, not cut short, encryption, and active or embedded content.
 
+Whether the file opens, and whether it needs a password, is PDFium's answer (the engine of the
+viewers a court uses), with every page loaded; pypdf then reads the structure. A file is cut
+short when it has no `%%EOF`, or an update after the last one was cut off (bytes after the end
+that are not objects are tolerated, as viewers do).
+
 Active content is found by walking the document's object structure (catalog name trees,
-open actions, additional actions, annotations) rather than grepping bytes, so names hidden
-in compressed object streams are seen and words in page text are not mistaken for them.
+open actions, additional actions, annotations, form fields and XFA) rather than grepping bytes,
+so names hidden in compressed object streams are seen and words in page text are not mistaken
+for them.
 """
 
 from __future__ import annotations
