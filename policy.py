@@ -102,6 +102,7 @@ class Scan:
     common_dpi: list[float]
     page_image_coverage: float
     text_min_glyphs: int
+    mixed_scan_coverage: float
     blank_max_coverage: float
     docx_page_coverage: float
 

@@ -424,7 +424,7 @@ def check_page(
 def check_scan_pages(
     path: Path, policy: Policy, issues: Issues, visible_glyphs: Sequence[int | None] | None = None
 ) -> list[PageInfo]:
-    """Survey every page; run the scan checks on scan and mixed pages; return every page's entry."""
+    """Survey every page; run the scan checks on scan pages (and mixed pages that are mostly picture)."""
     try:
         pdf = pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError:
@@ -444,7 +444,10 @@ def check_scan_pages(
                 else info.visible_text_objects
             )
             kind = page_kind(info.coverage, glyphs, policy.scan, info.path_objects)
-            if kind in ("scan", "mixed") and info.images:
+            judged_as_scan = kind == "scan" or (
+                kind == "mixed" and info.coverage >= policy.scan.mixed_scan_coverage
+            )
+            if judged_as_scan and info.images:
                 pages.append(check_page(pdf, index, info, kind, ctx))
             else:
                 pages.append(
