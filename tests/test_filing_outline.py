@@ -23,6 +23,7 @@ filings = filing_fixtures.filings  # pytest fixture
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 POLICY = default_policy()
 NO_OCR = dataclasses.replace(POLICY, filing=dataclasses.replace(POLICY.filing, ocr_timeout_seconds=0.0))
+WITH_OCR = dataclasses.replace(POLICY, filing=dataclasses.replace(POLICY.filing, ocr_timeout_seconds=4.0))
 
 
 def entries(*texts: str, **kw: object) -> list[tuple[str | None, str, int | None]]:
@@ -138,11 +139,11 @@ def _draw_scan(path: Path, lines: list[str]) -> None:
 def test_scan_title_is_read_by_ocr(tmp_path: Path) -> None:
     scan = tmp_path / "Квитанция.jpg"
     _draw_scan(scan, ["ДОВЕРЕННОСТЬ", "город Алматы, 12 марта 2024 года", "Я, Иванов Иван Иванович"])
-    found = outline.extract(scan, "jpeg", POLICY)
+    found = outline.extract(scan, "jpeg", WITH_OCR)
     assert found is not None and found.ocr == "done" and found.title_source == "ocr"
     assert found.title is not None and "ДОВЕРЕННОСТЬ" in found.title
     issues = Issues()
-    check_outline(scan.name, found.to_dict(), POLICY, issues)
+    check_outline(scan.name, found.to_dict(), WITH_OCR, issues)
     assert [i.rule for i in issues] == ["name.content_mismatch"]
 
 
