@@ -67,7 +67,7 @@ def _inspect_pdf(path: Path, policy: Policy, result: Inspection) -> None:
     layer = pdf_text.check_text_layer(reader, policy, result.issues)
     result.text = pdf_text.summary(layer, policy)
     # Scan pages: every image's dpi from its placement, page coverage, page kind, and the scan
-    # checks on scan/mixed pages.
+    # checks on scan pages (and mixed pages that are mostly picture).
     result.pages = pdf_scan.check_scan_pages(path, policy, result.issues, visible_glyphs=layer.visible_glyphs)
     pdf_text.page_metrics(layer, result.pages)
 
@@ -118,7 +118,7 @@ def _inspect_doc(path: Path, policy: Policy, result: Inspection) -> None:
         result.issues.add(
             "doc.unsupported",
             observed="LibreOffice is not installed",
-            detail="the converter for .doc files, LibreOffice, is not installed on the checking server",
+            detail="@ui:doc_no_converter",
         )
         return
     bounds = policy.doc
@@ -131,7 +131,7 @@ def _inspect_doc(path: Path, policy: Policy, result: Inspection) -> None:
         ):
             inventory = docx_text.read_text(zf)
     except (doc_convert.ConversionError, zipfile.BadZipFile, OSError) as exc:
-        result.issues.add("doc.unsupported", observed=str(exc)[:300], detail=str(exc)[:200])
+        result.issues.add("doc.unsupported", observed=str(exc)[:300], detail="@ui:doc_convert_failed")
         return
     result.text = textrules.judge_text(inventory, policy, result.issues)
 

@@ -88,10 +88,11 @@ def test_without_libreoffice_an_explicit_finding(
     policy = default_policy()
     inspection = pipeline.inspect(text_corpus / "apache-poi" / "rasp.doc", "doc", policy)
     (issue,) = [i for i in inspection.issues if i.rule == "doc.unsupported"]
-    assert "not installed" in issue.params["detail"]
+    assert issue.params["detail"] == "@ui:doc_no_converter"
     (finding,) = render_findings([issue], policy, "ru")
     assert finding.severity == policy.severity("doc.unsupported") == "warn"
     assert "проверить не удалось" in finding.message
+    assert "не установлен конвертер" in finding.message
     rejecting = dataclasses.replace(policy, rules={**policy.rules, "doc.unsupported": "reject"})
     assert render_findings([issue], rejecting, "en")[0].severity == "reject"
 
