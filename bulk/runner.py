@@ -34,6 +34,10 @@ from .zipstream import ZipFormatError
 
 log = structlog.get_logger("courtdoc.bulk")
 
+#: Copies of contents being checked that may wait (each may hold a temporary file) before the
+#: driver stops reading the sources until some checks end.
+_MAX_PARKED = 1024
+
 
 @dataclass(frozen=True)
 class Selection:
@@ -221,6 +225,7 @@ class Runner:
         self._fallback_pool: SandboxPool | None = None
         self._fallback_lock = threading.Lock()
         self._waiting: dict[str, list[tuple[Item, Materialised]]] = {}
+        self._parked = 0  # copies waiting in `_waiting`, bounded like the checks in flight
 
     def _fallback(self) -> SandboxPool:
         with self._fallback_lock:
@@ -264,12 +269,14 @@ class Runner:
         self._write(job.item, outcome.report, outcome.error)
         job.mat.release()
         waiting = self._waiting.pop(job.content_key, [])
+        self._parked -= len(waiting)
         if outcome.record is not None:
             for item, mat in waiting:
                 self._replay(item, mat, outcome.record)
         elif waiting:  # nothing to replay from: the next copy is checked afresh, the rest wait again
             (item, mat), rest = waiting[0], waiting[1:]
             self._waiting[job.content_key] = rest
+            self._parked += len(rest)
             backend.submit(Job(item, mat, job.content_key))
 
     def _drain(self, backend: Backend, until: int) -> None:
@@ -320,6 +327,10 @@ class Runner:
             key = content_key(self.policy, item.ext, mat.sha256)
             if key in self._waiting:
                 self._waiting[key].append((item, mat))
+                self._parked += 1
+                while self._parked > _MAX_PARKED and backend.pending():
+                    for job, outcome in backend.completed(timeout=0.5):
+                        self._finish(backend, job, outcome)
                 continue
             record_text = store.content(key)
             if record_text is not None:
