@@ -226,6 +226,7 @@ class Runner:
         self._fallback_lock = threading.Lock()
         self._waiting: dict[str, list[tuple[Item, Materialised]]] = {}
         self._parked = 0  # copies waiting in `_waiting`, bounded like the checks in flight
+        self._open_items: set[bytes] = set()  # items read but not yet written (in flight or parked)
 
     def _fallback(self) -> SandboxPool:
         with self._fallback_lock:
@@ -237,6 +238,7 @@ class Runner:
     # --- writing -------------------------------------------------------------------------------
 
     def _write(self, item: Item, report: dict[str, Any] | None, error: str | None = None) -> None:
+        self._open_items.discard(item.key)
         f = self.store.append(result_line(item, report, error))
         self.stats.verdicts[f.verdict] += 1
         if f.verdict == "error":
@@ -314,6 +316,8 @@ class Runner:
             if store.is_done(item.key):
                 self.stats.already_done += 1
                 continue
+            if item.key in self._open_items:  # listed twice (a manifest row repeated): one line
+                continue
             if item.error is not None:
                 self._write(item, None, item.error)
                 continue
@@ -325,6 +329,7 @@ class Runner:
                 self._write(item, None, f"cannot read: {reason}")
                 continue
             key = content_key(self.policy, item.ext, mat.sha256)
+            self._open_items.add(item.key)
             if key in self._waiting:
                 self._waiting[key].append((item, mat))
                 self._parked += 1
