@@ -37,12 +37,10 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 # not installed is skipped by the forkserver.
 PRELOAD_MODULES = [
     "courtdoc.pipeline",
+    "courtdoc.inspection",
     "numpy",
     "cv2",
     "pypdfium2",
-    "pdfplumber",
-    "docx",
-    "openpyxl",
     "PIL.Image",
 ]
 # Libraries that log recoverable damage ("incorrect startxref pointer") to stderr; the

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..report import PageInfo, TextSummary
+
 
 @dataclass
 class Issue:
@@ -34,3 +36,14 @@ class Issues(list[Issue]):
         issue = Issue(rule, params, location or {}, observed, expected)
         self.append(issue)
         return issue
+
+
+@dataclass
+class Inspection:
+    """What a file's checks found, returned from the sandbox child: issues and report measurements."""
+
+    format: str | None
+    issues: Issues = field(default_factory=Issues)
+    text: TextSummary | None = None
+    pages: list[PageInfo] = field(default_factory=list)
+    outline: dict[str, Any] | None = None
