@@ -160,6 +160,8 @@ def queue(archive: Path, policy: Path, tmp: Path, n: int, local: dict[str, Any])
         log_level="warning",
     )
     env = settings_env(settings)
+    # Same CPU priority as the command, to measure the queue's cost (bulk workers default to +10).
+    env["COURTDOC_BULK_NICE"] = "0"
     worker = subprocess.Popen(
         [
             sys.executable,

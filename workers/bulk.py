@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 
 log = logs.get(__name__)
 
-#: How much a process that consumes only `bulk` lowers its CPU priority (os.nice increment).
+#: How much a process that consumes only `bulk` lowers its CPU priority (os.nice increment);
+#: `COURTDOC_BULK_NICE` overrides it (0: same priority as intake, e.g. on machines of their own).
 BULK_NICE = 10
 #: Result streams and stored policies expire after this long without use (seconds).
 BULK_TTL_S = 7 * 86400
@@ -56,13 +57,14 @@ class BulkPriority(dramatiq.Middleware):
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         queues = set(getattr(worker, "consumer_whitelist", None) or ())
-        if queues == {BULK}:
+        increment = int(os.environ.get("COURTDOC_BULK_NICE", BULK_NICE))
+        if queues == {BULK} and increment > 0:
             try:
-                os.nice(BULK_NICE)
+                os.nice(increment)
             except OSError as exc:
                 log.warning("bulk.nice_failed", error=str(exc))
             else:
-                log.info("bulk.nice", increment=BULK_NICE)
+                log.info("bulk.nice", increment=increment)
 
 
 def declare(rt: Runtime) -> dict[str, Any]:
