@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -67,16 +68,22 @@ def without_source(entries: set[str]) -> set[str]:
 
 
 def _generated(n: int, seed: int) -> Path:
-    """The archive of n files, made again whenever the generator changed."""
+    """The archive of n files for this version of the generator (test runs share the tree:
+    each archive is made in a private folder and renamed into place whole)."""
     gen = load_generator()
-    root = GENERATED / f"archive-{n}-{seed}"
-    stamp = GENERATED / f"archive-{n}-{seed}.sha256"
-    version = hashlib.sha256((ROOT / "fixtures" / "generate_archive.py").read_bytes()).hexdigest()
-    if not stamp.exists() or stamp.read_text() != version:
-        shutil.rmtree(root, ignore_errors=True)
-        gen.generate(GENERATED, n, seed=seed)
-        stamp.write_text(version)
-    return root
+    version = hashlib.sha256((ROOT / "fixtures" / "generate_archive.py").read_bytes()).hexdigest()[:12]
+    target = GENERATED / f"archive-{n}-{seed}-{version}"
+    if not target.is_dir():
+        GENERATED.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix="making-", dir=GENERATED))
+        made = gen.generate(work, n, seed=seed)
+        try:
+            os.rename(made, target)
+        except OSError:
+            if not target.is_dir():
+                raise
+        shutil.rmtree(work, ignore_errors=True)
+    return target
 
 
 def _run(archive: Path, policy: Path, out: Path) -> Path:
@@ -96,8 +103,12 @@ def bulk_policy() -> Path:
         "ocr_timeout_seconds = 0",
         DEFAULT_POLICY_PATH.read_text(encoding="utf-8"),
     )
-    path = GENERATED / "bulk-policy.toml"
-    path.write_text(text.replace('version = "', 'version = "bulk-tests-', 1), encoding="utf-8")
+    text = text.replace('version = "', 'version = "bulk-tests-', 1)
+    path = GENERATED / f"bulk-policy-{hashlib.sha256(text.encode()).hexdigest()[:12]}.toml"
+    if not path.exists():
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
     return path
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -196,3 +197,31 @@ def test_limit_only_format_and_sample(
     assert len({p.split("/")[0] for p in paths}) > 20, (
         "a sample spread over the archive, not its first filings"
     )
+
+
+def test_files_that_hit_the_time_limit_are_reported_and_the_run_goes_on(
+    bulk_policy: Path, bulk_pool: Any, tmp_path: Path
+) -> None:
+    """A check that overruns is killed at the policy's limit and becomes a finding; its copies
+    are answered from the record of that outcome, as a fresh check would answer them."""
+    gen = load_generator()
+    root = gen.generate(tmp_path / "arch", 40, seed=9)
+    hasty = tmp_path / "hasty.toml"
+    text = re.sub(
+        r"(?m)^time_limit_seconds = .*$", "time_limit_seconds = 0.001", bulk_policy.read_text("utf-8")
+    )
+    hasty.write_text(text, encoding="utf-8")
+    stats, totals = run_here([root], tmp_path / "out", hasty, bulk_pool)
+    assert totals["files"] == 40
+    results = [json.loads(x) for x in lines(tmp_path / "out")]
+    timed_out = [
+        r for r in results if any(f["rule"] == "file.check_timeout" for f in r["report"]["findings"])
+    ]
+    assert len(timed_out) > 20
+    assert stats.replayed > 0
+    policy = load_policy(hasty)
+    copies = Counter(r["report"]["sha256"] for r in timed_out)
+    for r in timed_out:
+        if copies[r["report"]["sha256"]] > 1:
+            fresh = pipeline.validate_file(root / r["path"], policy, pool=bulk_pool)
+            assert fresh.to_dict() == r["report"]
