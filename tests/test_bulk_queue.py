@@ -7,7 +7,12 @@ the intake API on uvicorn, and `courtdoc revalidate --queue` as a command.
 
 from __future__ import annotations
 
+import os
+import random
+import signal
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -144,3 +149,61 @@ def test_intake_is_not_starved_by_ten_thousand_waiting_bulk_messages(
     )
     assert waiting_before > FLOOD - 500 and waiting > 0, "the bulk queue was deep while the filings ran"
     assert loaded <= max(3 * base, base + 3.0), (alone, busy)
+
+
+def test_a_queued_run_killed_and_resumed_gives_the_local_report(
+    small_archive: Path,
+    small_reference: Path,
+    bulk_policy: Path,
+    redis_server: RedisHandle,
+    redis_namespace: str,
+    tmp_path: Path,
+) -> None:
+    write_clients(tmp_path / "clients.toml")
+    settings = service_settings(tmp_path, redis_server.url, redis_namespace, tmp_path / "clients.toml")
+    env = settings_env(settings)
+    workers = WorkerProcess(settings, processes=2, threads=1, COURTDOC_QUEUES=BULK)
+    out = tmp_path / "queued"
+    results = out / "results.jsonl"
+    command = [
+        sys.executable,
+        "-m",
+        "courtdoc.cli",
+        "revalidate",
+        str(small_archive),
+        "--policy",
+        str(bulk_policy),
+    ]
+    try:
+        with open(tmp_path / "first.log", "wb") as log:
+            first = subprocess.Popen(
+                [*command, "--out", str(out), "--queue"], env=env, stderr=log, start_new_session=True
+            )
+            kill_after = random.randint(20, 300)
+            wait_until(
+                lambda: (
+                    first.poll() is not None
+                    or (results.exists() and results.read_bytes().count(b"\n") >= kill_after)
+                ),
+                240,
+                "lines before the kill",
+            )
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait()
+        assert first.returncode == -signal.SIGKILL
+        second = courtdoc(
+            "revalidate",
+            str(small_archive),
+            "--policy",
+            str(bulk_policy),
+            "--out",
+            str(out),
+            "--queue",
+            env=env,
+            timeout=600,
+        )
+        assert second.returncode == 0, second.stderr[-3000:]
+    finally:
+        workers.stop()
+    assert lines(out) == lines(small_reference)
+    assert (out / "summary.json").read_bytes() == (small_reference / "summary.json").read_bytes()
