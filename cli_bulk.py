@@ -82,7 +82,7 @@ def _revalidate(args: argparse.Namespace) -> int:
     from .bulk import summary
     from .bulk.diff import Diff, write_diff
     from .bulk.progress import Progress, configure_logging
-    from .bulk.runner import Backend, LocalBackend, Selection, revalidate
+    from .bulk.runner import Backend, BackendUnavailable, LocalBackend, Selection, revalidate
     from .bulk.sources import SourceError
     from .bulk.store import RunLocked, RunMismatch
 
@@ -113,7 +113,7 @@ def _revalidate(args: argparse.Namespace) -> int:
                 progress=Progress(enabled=not args.no_progress),
                 mode="queue" if args.queue else f"local, {jobs} jobs",
             )
-    except (SourceError, RunLocked, RunMismatch) as exc:
+    except (SourceError, RunLocked, RunMismatch, BackendUnavailable) as exc:
         print(f"courtdoc: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

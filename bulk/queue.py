@@ -34,7 +34,7 @@ from ..workers.broker import BULK, build_broker
 from ..workers.bulk import ACTOR, BULK_TTL_S, policy_key, results_key
 from ..workers.keys import Keys
 from . import replay
-from .runner import Job, Outcome
+from .runner import BackendUnavailable, Job, Outcome
 
 _READ_BATCH = 500
 _QUIET_WARN_S = 60.0
@@ -102,8 +102,13 @@ class QueueBackend:
         settings = Settings()
         url = redis_url or settings.redis_url
         if not url:
-            raise RuntimeError("no Redis for --queue: pass --redis-url or set COURTDOC_REDIS_URL")
-        return cls(policy, lang, settings, url, BlobStore(Path(blob_dir) if blob_dir else settings.blob_dir))
+            raise BackendUnavailable("no Redis for --queue: pass --redis-url or set COURTDOC_REDIS_URL")
+        try:
+            return cls(
+                policy, lang, settings, url, BlobStore(Path(blob_dir) if blob_dir else settings.blob_dir)
+            )
+        except (redis.RedisError, OSError) as exc:
+            raise BackendUnavailable(f"cannot use the queue at {url.split('@')[-1]}: {exc}") from exc
 
     def pending(self) -> int:
         return len(self._pending) + len(self._ready)

@@ -39,6 +39,10 @@ log = structlog.get_logger("courtdoc.bulk")
 _MAX_PARKED = 1024
 
 
+class BackendUnavailable(Exception):
+    """The checks cannot start (e.g. no Redis for --queue)."""
+
+
 @dataclass(frozen=True)
 class Selection:
     limit: int | None = None
