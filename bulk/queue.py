@@ -3,7 +3,8 @@
 For each content to check the command first tries the check here with a pool that refuses to
 parse: a file the name, size or claimed type already decide (empty, too large, a forbidden
 extension) is answered on the spot and never copied. Any other content is put in the blob
-store under its sha256 and sent as one `bulk_check` message to the Dramatiq `bulk` queue; the
+store under its sha256 and sent as one `bulk_check` message to the Dramatiq `bulk` queue (by
+a few sender threads, so the blob store's fsyncs overlap); the
 workers append their answers to the run's Redis stream, read here with XREAD and deleted once
 read. At most `capacity` messages of a run are outstanding, so neither Redis nor this process
 holds more than that, whatever the size of the archive.
@@ -16,8 +17,10 @@ flight and ignores stale answers.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, cast
 
@@ -37,6 +40,7 @@ from . import replay
 from .runner import BackendUnavailable, Job, Outcome
 
 _READ_BATCH = 500
+_SENDERS = 4  # blob copies and enqueues at once
 _QUIET_WARN_S = 60.0
 log = structlog.get_logger("courtdoc.bulk")
 
@@ -91,6 +95,8 @@ class QueueBackend:
         self._pending: dict[str, Job] = {}
         self._ready: list[tuple[Job, Outcome]] = []
         self._tickets = 0
+        self._lock = threading.Lock()
+        self._senders = ThreadPoolExecutor(max_workers=_SENDERS, thread_name_prefix="bulk-send")
         self._last_answer = time.monotonic()
         self.sent = 0
         self.redis.set(policy_key(self.namespace, policy.sha256), _policy_bytes(policy), ex=BULK_TTL_S)
@@ -111,7 +117,8 @@ class QueueBackend:
             raise BackendUnavailable(f"cannot use the queue at {url.split('@')[-1]}: {exc}") from exc
 
     def pending(self) -> int:
-        return len(self._pending) + len(self._ready)
+        with self._lock:
+            return len(self._pending) + len(self._ready)
 
     def _store_blob(self, job: Job) -> None:
         if self.blobs.exists(job.mat.sha256):
@@ -140,28 +147,42 @@ class QueueBackend:
         except _NeedsParsing:
             pass
         else:  # decided by name, size or type alone: nothing to parse, nothing to send
-            self._ready.append((job, Outcome(report.to_dict(), None, [], 0)))
+            with self._lock:
+                self._ready.append((job, Outcome(report.to_dict(), None, [], 0)))
             return
-        self._store_blob(job)
         self._tickets += 1
         ticket = str(self._tickets)
-        self._pending[ticket] = job
-        self.broker.enqueue(
-            dramatiq.Message(
-                queue_name=BULK,
-                actor_name=ACTOR,
-                args=(self.run, ticket, job.mat.sha256, job.item.name, self.policy.sha256, self.lang),
-                kwargs={},
-                options={},
+        with self._lock:
+            self._pending[ticket] = job
+        self._senders.submit(self._send, ticket, job)
+
+    def _send(self, ticket: str, job: Job) -> None:
+        """Store the blob and enqueue the message (threads: the blob store's fsyncs overlap)."""
+        try:
+            self._store_blob(job)
+            self.broker.enqueue(
+                dramatiq.Message(
+                    queue_name=BULK,
+                    actor_name=ACTOR,
+                    args=(self.run, ticket, job.mat.sha256, job.item.name, self.policy.sha256, self.lang),
+                    kwargs={},
+                    options={},
+                )
             )
-        )
-        self.sent += 1
+        except Exception as exc:  # this file could not be sent: its line says why, the run goes on
+            with self._lock:
+                if self._pending.pop(ticket, None) is not None:
+                    self._ready.append((job, Outcome(None, f"cannot send to the queue: {exc}"[:500])))
+            return
+        with self._lock:
+            self.sent += 1
 
     def completed(self, timeout: float) -> list[tuple[Job, Outcome]]:
-        if self._ready:
+        with self._lock:
             ready, self._ready = self._ready, []
+        if ready:
             return ready
-        if not self._pending:
+        if not self.pending():
             return []
         answer: Any = self.redis.xread(
             {self.stream: self._last_id}, count=_READ_BATCH, block=max(1, int(timeout * 1000))
@@ -172,7 +193,8 @@ class QueueBackend:
             for entry_id, fields in entries:
                 seen.append(entry_id)
                 self._last_id = entry_id
-                job = self._pending.pop(fields.get("ticket", ""), None)
+                with self._lock:
+                    job = self._pending.pop(fields.get("ticket", ""), None)
                 if job is None:
                     continue  # a redelivered message answered twice: the first answer counts
                 if "error" in fields:
@@ -196,6 +218,7 @@ class QueueBackend:
         return out
 
     def close(self) -> None:
+        self._senders.shutdown(wait=True, cancel_futures=True)
         try:
             if not self._pending:
                 self.redis.delete(self.stream)
