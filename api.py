@@ -206,8 +206,6 @@ def create_app(rt: Runtime) -> FastAPI:
             meta, metadata = read_metadata(received.metadata, client)
             if not received.files:
                 raise RequestError(400, "empty_filing", "a filing needs at least one file in 'files'")
-            if meta.declared is not None and len(meta.declared) > rt.settings.max_files:
-                raise RequestError(422, "too_many_declared", "more declared documents than a filing may have")
             stored = await run_in_threadpool(
                 lambda: [(f.name, f.blob.commit(), f.blob) for f in received.files]
             )
