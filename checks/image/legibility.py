@@ -83,6 +83,18 @@ def _percentile(hist: np.ndarray, q: float) -> float:
     return float(np.searchsorted(cdf, q / 100 * cdf[-1]))
 
 
+def _histogram(pixels: np.ndarray) -> np.ndarray:
+    """Counts of each grey level 0–255 of a uint8 image (`np.bincount` without its int64 copy)."""
+    return cv2.calcHist([pixels], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+
+
+def _above(pixels: np.ndarray, level: float) -> np.ndarray:
+    """`pixels > level` for a uint8 image, as a bool view of OpenCV's 0/1 threshold."""
+    # For whole-number pixels, v > level is v > floor(level).
+    _, mask = cv2.threshold(pixels, math.floor(level), 1, cv2.THRESH_BINARY)
+    return mask.view(bool)
+
+
 def _lines(mask: np.ndarray, rng: np.random.Generator) -> tuple[float | None, float | None]:
     """Skew angle of the text lines and their pitch (analysis pixels) from the ink's projections."""
     found = cv2.findNonZero(mask.view(np.uint8))
@@ -104,13 +116,15 @@ def _lines(mask: np.ndarray, rng: np.random.Generator) -> tuple[float | None, fl
             :, None
         ]
         hist = np.bincount(proj.astype(np.int32).ravel(), minlength=len(angles) * 2 * span)
-        return hist[: len(angles) * 2 * span].reshape(len(angles), -1).astype(np.float64)
+        return hist[: len(angles) * 2 * span].reshape(len(angles), -1)
 
     angle = 0.0
     for half, step in _SKEW_STAGES:
         angles = np.arange(angle - half, angle + half + step / 2, step)
-        angle = float(angles[int(np.argmax((profiles(angles) ** 2).sum(axis=1)))])
-    return angle, _pitch(profiles(np.array([angle]))[0])
+        counts = profiles(angles)
+        # sum of squared counts per angle, in exact integers
+        angle = float(angles[int(np.argmax(np.einsum("ij,ij->i", counts, counts)))])
+    return angle, _pitch(profiles(np.array([angle]))[0].astype(np.float64))
 
 
 def _pitch(profile: np.ndarray) -> float | None:
@@ -159,17 +173,16 @@ def _marks(ink: np.ndarray) -> tuple[int, np.ndarray]:
 def measure(raster: Raster) -> Measures:
     grey = raster.grey
     smooth = cv2.GaussianBlur(grey, (3, 3), 0)
-    hist = np.bincount(smooth.ravel(), minlength=256)
-    paper = _percentile(hist, 90)
-    residual = np.bincount(cv2.absdiff(grey, smooth).ravel(), minlength=256)
+    paper = _percentile(_histogram(smooth), 90)
+    residual = _histogram(cv2.absdiff(grey, smooth))
     noise = _percentile(residual, 50) * 1.4826 / 0.6
     background = cv2.dilate(smooth, cv2.getStructuringElement(cv2.MORPH_RECT, (_BACKGROUND_KERNEL,) * 2))
     darkening = cv2.subtract(background, smooth)
     floor = max(6.0, 3.0 * noise)
-    darkening_hist = np.bincount(darkening.ravel(), minlength=256)
+    darkening_hist = _histogram(darkening)
     darkening_hist[: int(floor) + 1] = 0
     contrast = _percentile(darkening_hist, 95) if darkening_hist.any() else float(darkening.max())
-    ink = darkening > max(floor, contrast / 2)
+    ink = _above(darkening, max(floor, contrast / 2))
     ink_share = cv2.countNonZero(ink.view(np.uint8)) / ink.size
     ink_level = max(0.0, paper - contrast)
 
@@ -178,7 +191,7 @@ def measure(raster: Raster) -> Measures:
     # floor: text too faint to read is not a blank page.
     faint_marks = marks
     if marks < 50:
-        faint = darkening > max(3.0, 2.0 * noise)
+        faint = _above(darkening, max(3.0, 2.0 * noise))
         faint_marks = _marks(faint)[0]
         # noise specks reach the floor too, but only text lies in lines
         if faint_marks and _lines(faint, np.random.default_rng(0))[1] is None:
@@ -186,12 +199,14 @@ def measure(raster: Raster) -> Measures:
 
     sharpness: float | None = None
     if marks >= 5 and contrast > 0:
-        gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)
-        gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)
-        magnitude = cv2.magnitude(gx, gy)
+        # Whole-number gradients (16-bit) taken only next to ink: the same figures as a float
+        # gradient image of the whole page, without two page-size float arrays.
+        gx = cv2.Sobel(smooth, cv2.CV_16S, 1, 0, ksize=3)
+        gy = cv2.Sobel(smooth, cv2.CV_16S, 0, 1, ksize=3)
         near = cv2.dilate(ink.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
+        magnitude = cv2.magnitude(gx[near].astype(np.float32), gy[near].astype(np.float32))
         # Sobel of a unit step is 4; quarter-level bins are fine enough for a percentile.
-        levels = np.minimum(magnitude[near], 4 * 255).astype(np.int32)
+        levels = np.minimum(magnitude.ravel(), 4 * 255).astype(np.int32)
         sharpness = _percentile(np.bincount(levels, minlength=4 * 256), 90) / 4.0 / contrast
 
     skew, pitch = _lines(ink, np.random.default_rng(0)) if marks >= 30 else (None, None)
