@@ -40,6 +40,8 @@ _SKEW_RANGE = 30.0
 _SKEW_POINTS = 6_000
 # Coarse-to-fine search: (half-width, step) in degrees around the previous best angle.
 _SKEW_STAGES = ((_SKEW_RANGE, 1.5), (1.5, 0.25), (0.25, 0.05))
+# Angles projected at once in that search.
+_SKEW_CHUNK = 8
 # Text line pitch searched between these lags.
 _MIN_PITCH = 3
 _MAX_PITCH = 120
@@ -112,18 +114,30 @@ def _lines(mask: np.ndarray, rng: np.random.Generator) -> tuple[float | None, fl
     def profiles(angles: np.ndarray) -> np.ndarray:
         shifts = np.tan(np.radians(angles)).astype(np.float32)
         # Visual counter-clockwise skew: a line rising to the right has y = y0 - x·tan(a).
-        proj = (y[None, :] + x[None, :] * shifts[:, None]) + (span / 2 + np.arange(len(angles)) * 2 * span)[
-            :, None
-        ]
-        hist = np.bincount(proj.astype(np.int32).ravel(), minlength=len(angles) * 2 * span)
+        along = x[None, :] * shifts[:, None]
+        along += y[None, :]
+        offsets = (span / 2 + np.arange(len(angles)) * 2 * span)[:, None]
+        # The bin of each point: (float32 position + float64 offset) truncated, written straight
+        # into int32 without a float64 array of all points at all angles.
+        bins = np.empty(along.shape, np.int32)
+        np.add(along, offsets, out=bins, dtype=np.float64, casting="unsafe")
+        hist = np.bincount(bins.ravel(), minlength=len(angles) * 2 * span)
         return hist[: len(angles) * 2 * span].reshape(len(angles), -1)
+
+    def scores(angles: np.ndarray) -> np.ndarray:
+        """Sum of squared profile counts per angle, in exact integers. A few angles at a time:
+        an angle's profile does not depend on the others, and small arrays are reused by the
+        allocator instead of being mapped afresh (page faults cost more than the arithmetic)."""
+        parts = []
+        for start in range(0, len(angles), _SKEW_CHUNK):
+            counts = profiles(angles[start : start + _SKEW_CHUNK])
+            parts.append(np.einsum("ij,ij->i", counts, counts))
+        return np.concatenate(parts)
 
     angle = 0.0
     for half, step in _SKEW_STAGES:
         angles = np.arange(angle - half, angle + half + step / 2, step)
-        counts = profiles(angles)
-        # sum of squared counts per angle, in exact integers
-        angle = float(angles[int(np.argmax(np.einsum("ij,ij->i", counts, counts)))])
+        angle = float(angles[int(np.argmax(scores(angles)))])
     return angle, _pitch(profiles(np.array([angle]))[0].astype(np.float64))
 
 
