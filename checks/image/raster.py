@@ -112,20 +112,63 @@ def _draft_size(width: int, height: int, long_side: int) -> tuple[int, int]:
     return max(1, math.ceil(width * factor)), max(1, math.ceil(height * factor))
 
 
+_REDUCED_READ = {
+    ("L", 2): cv2.IMREAD_REDUCED_GRAYSCALE_2,
+    ("L", 4): cv2.IMREAD_REDUCED_GRAYSCALE_4,
+    ("L", 8): cv2.IMREAD_REDUCED_GRAYSCALE_8,
+    ("RGB", 2): cv2.IMREAD_REDUCED_COLOR_2,
+    ("RGB", 4): cv2.IMREAD_REDUCED_COLOR_4,
+    ("RGB", 8): cv2.IMREAD_REDUCED_COLOR_8,
+}
+
+
+def _decode_reduced(data: bytes, mode: str, width: int, height: int, long_side: int) -> np.ndarray | None:
+    """The pixels Pillow's `draft` + `load` give for a grey or YCbCr/RGB JPEG, decoded by OpenCV.
+
+    Both use libjpeg's scaled inverse DCT at the scale `draft` picks, so the pixels are the same;
+    OpenCV decodes in one call, without Pillow's chunked feeding and copies. None when the stream
+    is not one OpenCV should read here (other modes, no reduction, no end marker: libjpeg would
+    pad a cut-short stream with grey where Pillow reports it), or when OpenCV fails.
+    """
+    draft_w, draft_h = _draft_size(width, height, long_side)
+    ratio = min(width // draft_w, height // draft_h)
+    scale = next(s for s in (8, 4, 2, 1) if ratio >= s)
+    flag = _REDUCED_READ.get((mode, scale))
+    if flag is None or not data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9"):
+        return None
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), flag | cv2.IMREAD_IGNORE_ORIENTATION)
+    expected = (-(-height // scale), -(-width // scale))
+    if pixels is None or pixels.shape[:2] != expected:
+        return None
+    if mode == "RGB":
+        return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB) if pixels.ndim == 3 else None
+    return pixels if pixels.ndim == 2 else None
+
+
 def decode_jpeg(
     source: str | Path | bytes | IO[bytes], long_side: int, exif_transpose: bool = True
 ) -> Raster:
     """Decode a JPEG at the smallest DCT scale not below the analysis size, honouring EXIF orientation."""
-    stream: str | Path | IO[bytes] = io.BytesIO(source) if isinstance(source, bytes) else source
-    with Image.open(stream) as image:
+    if isinstance(source, (str, Path)):
+        data = Path(source).read_bytes()
+    elif isinstance(source, bytes):
+        data = source
+    else:
+        data = source.read()
+    with Image.open(io.BytesIO(data)) as image:
         mode = image.mode
         orientation = image.getexif().get(0x0112, 1) if exif_transpose else 1
         colour = mode not in ("L", "1", "I", "I;16")
         width, height = image.size
+        pixels: np.ndarray | None = None
         if max(width, height) > long_side:
-            image.draft("RGB" if colour else "L", _draft_size(width, height, long_side))
-        image.load()
-        pixels, _ = pil_to_array(image)
+            if image.format == "JPEG" and len(image.tile) == 1:
+                pixels = _decode_reduced(data, mode, width, height, long_side)
+            if pixels is None:
+                image.draft("RGB" if colour else "L", _draft_size(width, height, long_side))
+        if pixels is None:
+            image.load()
+            pixels, _ = pil_to_array(image)
     raster = Raster.from_array(pixels, mode, (width, height), long_side)
     return orient(raster, orientation)
 
