@@ -200,7 +200,9 @@ def _finish(outline: Outline, lines: list[Line], policy: Policy, text: str, sour
             ln.text.strip()[:MAX_LINE] for ln in lines if ln.page == first_page and ln.cells is None
         ][:HEAD_LINES]
         outline.page_starts = find_page_starts(lines, lexicon, set(rules.start_types), rules.title_lines)
-        outline.attachments = [e.to_dict() for e in parse_attachments(lines)]
+        outline.attachments = [
+            e.to_dict() for e in parse_attachments(lines, lambda text: bool(lexicon.tokens(text).types))
+        ]
     outline.fingerprint = fingerprint(text) if source != "ocr" else None
 
 

@@ -3,7 +3,9 @@
 Kazakh and Russian applications end with a list headed "Қосымша:", "Қосымшалар:",
 "Приложение:", "Приложения:" (or "Attachments:"), written as numbered lines ("1.", "1)", "№ 1"),
 bulleted lines, a Word numbered list (its labels come with the line), a table (№ |
-Наименование | Кол-во листов), or inline after the header separated by ";". Entries often carry
+Наименование | Кол-во листов), or inline after the header separated by ";" — or by commas, when
+every comma-separated part names a document type ("Приложение: доверенность, квитанция об
+оплате госпошлины"; not "справка о доходах, выданная работодателем"). Entries often carry
 page counts ("на 3 л.", "3 парақта") and copy counts ("в 1 экз."): the page count is kept, both
 are removed from the title. The list ends at the signature block, the date, or a line that is
 neither an entry nor the continuation of one.
@@ -12,6 +14,7 @@ neither an entry nor the continuation of one.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .normalize import COPIES_PATTERN, PAGES_PATTERN
@@ -82,7 +85,11 @@ def _entry(number: str | None, text: str) -> Entry | None:
     return Entry(number, title, pages)
 
 
-def _inline(rest: str) -> list[Entry]:
+# Says whether a piece of text names a document type (from the policy's lexicon).
+NamesDocument = Callable[[str], bool]
+
+
+def _inline(rest: str, names_document: NamesDocument | None = None) -> list[Entry]:
     rest = rest.strip()
     if not rest:
         return []
@@ -93,9 +100,16 @@ def _inline(rest: str) -> list[Entry]:
         for k, m in enumerate(numbered):
             end = numbered[k + 1].start() if k + 1 < len(numbered) else len(rest)
             parts.append((m.group(1), rest[m.end() : end]))
+    elif ";" not in rest and names_document is not None and _comma_list(rest, names_document):
+        parts = [(None, p) for p in rest.split(",")]
     else:
         parts = [(None, p) for p in rest.split(";")]
     return [e for e in (_entry(n, t) for n, t in parts) if e is not None]
+
+
+def _comma_list(rest: str, names_document: NamesDocument) -> bool:
+    pieces = [p.strip(" .") for p in rest.split(",")]
+    return len(pieces) >= 2 and all(p and names_document(p) for p in pieces)
 
 
 def _table(rows: list[Line]) -> list[Entry]:
@@ -138,8 +152,10 @@ def _table(rows: list[Line]) -> list[Entry]:
     return entries
 
 
-def _parse_after(lines: list[Line], start: int, rest: str) -> list[Entry]:
-    entries = _inline(rest)
+def _parse_after(
+    lines: list[Line], start: int, rest: str, names_document: NamesDocument | None = None
+) -> list[Entry]:
+    entries = _inline(rest, names_document)
     marked = False
     continued = 0
     i = start
@@ -200,8 +216,10 @@ def _parse_after(lines: list[Line], start: int, rest: str) -> list[Entry]:
     return entries
 
 
-def parse_attachments(lines: list[Line]) -> list[Entry]:
-    """The longest list of attachments found under a header in these lines (empty when none)."""
+def parse_attachments(lines: list[Line], names_document: NamesDocument | None = None) -> list[Entry]:
+    """The longest list of attachments found under a header in these lines (empty when none).
+
+    `names_document` lets an inline list separated by commas be split (see the module notes)."""
     best: list[Entry] = []
     for i, line in enumerate(lines):
         if line.cells is not None:
@@ -215,7 +233,7 @@ def parse_attachments(lines: list[Line]) -> list[Entry]:
         rest = m.group("rest")
         if not m.group("sep") and rest:
             continue  # "Приложение № 1 к договору": a heading, not the list
-        entries = _parse_after(lines, i + 1, rest)
+        entries = _parse_after(lines, i + 1, rest, names_document)
         if entries and len(entries) >= len(best):
             best = entries
     return best
