@@ -37,6 +37,7 @@ from ..findings import Issues
 from ..image.dpi import MM_PER_INCH, Resolution, match_paper
 from ..image.page import ScanContext, check_resolution, check_scan_page
 from ..image.raster import Raster, decode_jpeg
+from .content import Matrix, multiply
 from .pages import page_kind
 
 _COVERAGE_GRID = 128
@@ -48,8 +49,6 @@ _SIGNIFICANT_SHARE = 0.1
 _FILLS_PAGE = 0.85
 _MAX_FORM_DEPTH = 8
 PT_PER_INCH = 72.0
-
-Matrix = tuple[float, float, float, float, float, float]
 
 
 @dataclass
@@ -148,20 +147,6 @@ def _matrix(obj: Any) -> Matrix:
     return (fs.a, fs.b, fs.c, fs.d, fs.e, fs.f)
 
 
-def _compose(inner: Matrix, outer: Matrix) -> Matrix:
-    """inner then outer (PDF row-vector convention: inner × outer)."""
-    a, b, c, d, e, f = inner
-    A, B, C, D, E, F = outer
-    return (
-        a * A + b * C,
-        a * B + b * D,
-        c * A + d * C,
-        c * B + d * D,
-        e * A + f * C + E,
-        e * B + f * D + F,
-    )
-
-
 def _filters(obj: Any) -> list[str]:
     names = []
     for i in range(pdfium_c.FPDFImageObj_GetImageFilterCount(obj)):
@@ -185,10 +170,10 @@ def _walk(
         kind = pdfium_c.FPDFPageObj_GetType(obj)
         if kind == pdfium_c.FPDF_PAGEOBJ_IMAGE:
             m = _matrix(obj)
-            yield kind, obj, m if outer is None else _compose(m, outer)
+            yield kind, obj, m if outer is None else multiply(m, outer)
         elif kind == pdfium_c.FPDF_PAGEOBJ_FORM and depth < _MAX_FORM_DEPTH:
             m = _matrix(obj)
-            yield from _walk(obj, True, m if outer is None else _compose(m, outer), depth + 1)
+            yield from _walk(obj, True, m if outer is None else multiply(m, outer), depth + 1)
         else:
             yield kind, obj, None
 
