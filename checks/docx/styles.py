@@ -140,29 +140,29 @@ def tags_for(root: etree._Element) -> Tags:
     return Tags(ns if ns in (W_TRANSITIONAL, W_STRICT) else W_TRANSITIONAL)
 
 
-def half_points(value: str | None) -> int | None:
-    """`w:sz` value → half-points; accepts the strict format's universal measures ("14pt")."""
+def _measure(value: str | None, per_point: int, bare_unit: str | None) -> int | None:
+    """An integer measure, or the strict format's universal measure ("14pt", "1.5cm") converted;
+    `bare_unit` is the unit a bare number with a decimal point is read in (None: not accepted)."""
     if value is None:
         return None
     try:
         return int(value)
     except ValueError:
         m = _UNIT.match(value)
-        if m is None:
+        unit = (m.group(2) or bare_unit) if m is not None else None
+        if m is None or unit is None:
             return None
-        return round(float(m.group(1)) * _PT_PER_UNIT[m.group(2) or "pt"] * 2)
+        return round(float(m.group(1)) * _PT_PER_UNIT[unit] * per_point)
+
+
+def half_points(value: str | None) -> int | None:
+    """`w:sz` value → half-points; accepts the strict format's universal measures ("14pt")."""
+    return _measure(value, 2, "pt")
 
 
 def twips(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        m = _UNIT.match(value)
-        if m is None or m.group(2) is None:
-            return None
-        return round(float(m.group(1)) * _PT_PER_UNIT[m.group(2)] * 20)
+    """A twentieth-of-a-point measure (`w:line`, `w:ind` …), universal measures accepted."""
+    return _measure(value, 20, None)
 
 
 def rpr_signature(rpr: etree._Element | None) -> tuple[Any, ...]:
