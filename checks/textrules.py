@@ -157,6 +157,22 @@ def _where(tally: Tally) -> str:
     return "@ui:at_pages" if on_pages else "@ui:at_paragraphs"
 
 
+def _first(tally: Tally) -> Place:
+    return tally.places[0] if tally.places else Place()
+
+
+def _tally_params(tally: Tally, total: int) -> dict[str, Any]:
+    """The message parameters every grouped text finding has: its first excerpt, how many
+    characters and what share, and where."""
+    return {
+        "excerpt": _first(tally).excerpt,
+        "chars": tally.chars,
+        "share": _share(tally.chars, total),
+        "places": _places(tally),
+        "where": _where(tally),
+    }
+
+
 def _merge_by(
     items: dict[Any, Tally], exempt: set[str], key: Callable[[Any], Any]
 ) -> tuple[dict[Any, Tally], int]:
@@ -194,10 +210,9 @@ def judge_fonts(inv: TextInventory, policy: Policy, issues: Issues, *, spreadshe
         if sum(t.chars for *_, t in group) <= limit:
             continue
         for rule, name, size, tally in sorted(group, key=lambda g: -g[3].chars):
-            first = tally.places[0] if tally.places else Place()
             issues.add(
                 "font.spreadsheet" if spreadsheet else rule,
-                location=first.location(),
+                location=_first(tally).location(),
                 observed={
                     "font": name,
                     "size_pt": size,
@@ -205,13 +220,9 @@ def judge_fonts(inv: TextInventory, policy: Policy, issues: Issues, *, spreadshe
                     "places": [p.location() for p in tally.places],
                 },
                 expected={"font": fonts.family, "size_pt": fonts.size_pt},
-                excerpt=first.excerpt,
                 font=name,
                 size=_fmt(size),
-                chars=tally.chars,
-                share=_share(tally.chars, total),
-                places=_places(tally),
-                where=_where(tally),
+                **_tally_params(tally, total),
                 family=fonts.family,
                 required_size=_fmt(fonts.size_pt),
                 tolerance=_fmt(fonts.size_tolerance_pt),
@@ -258,10 +269,9 @@ def judge_spacing(inv: TextInventory, policy: Policy, issues: Issues) -> None:
     if total == 0 or deviating <= sp.max_deviating_share * total:
         return
     for label, (multiple, tally) in sorted(by_value.items(), key=lambda kv: -kv[1][1].chars):
-        first = tally.places[0] if tally.places else Place()
         issues.add(
             "spacing.line",
-            location=first.location(),
+            location=_first(tally).location(),
             observed={
                 "lines": round(multiple, 3),
                 "spacing": label,
@@ -269,14 +279,10 @@ def judge_spacing(inv: TextInventory, policy: Policy, issues: Issues) -> None:
                 "places": [p.location() for p in tally.places],
             },
             expected={"lines": sp.line, "tolerance": sp.tolerance},
-            excerpt=first.excerpt,
             lines=label,
             required=_fmt_lines(sp.line),
-            chars=tally.chars,
-            share=_share(tally.chars, total),
-            places=_places(tally),
-            where=_where(tally),
             where_lead=_where(tally) + "_lead",
+            **_tally_params(tally, total),
         )
 
 
