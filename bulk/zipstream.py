@@ -171,6 +171,16 @@ class ZipStream:
         digest = hashlib.sha256()
         crc = 0
         written = 0
+
+        def emit(data: bytes) -> None:
+            nonlocal crc, written
+            written += len(data)
+            if written > entry.size:
+                raise ZipFormatError("the member inflates beyond the size the archive states")
+            digest.update(data)
+            crc = zlib.crc32(data, crc)
+            out.write(data)
+
         remaining = entry.compressed_size
         while remaining > 0:
             chunk = fh.read(min(_CHUNK, remaining))
@@ -181,20 +191,9 @@ class ZipStream:
                 data = chunk if decomp is None else decomp.decompress(chunk)
             except (zlib.error, OSError, lzma.LZMAError) as exc:
                 raise ZipFormatError(f"the member's data is damaged: {exc}") from exc
-            written += len(data)
-            if written > entry.size:
-                raise ZipFormatError("the member inflates beyond the size the archive states")
-            digest.update(data)
-            crc = zlib.crc32(data, crc)
-            out.write(data)
+            emit(data)
         if entry.method == 8:
-            tail = decomp.flush()  # type: ignore[union-attr]
-            written += len(tail)
-            if written > entry.size:
-                raise ZipFormatError("the member inflates beyond the size the archive states")
-            digest.update(tail)
-            crc = zlib.crc32(tail, crc)
-            out.write(tail)
+            emit(decomp.flush())  # type: ignore[union-attr]
         if written != entry.size or crc != entry.crc:
             raise ZipFormatError("the member's checksum or size does not match the archive's directory")
         return digest.hexdigest()
