@@ -81,6 +81,7 @@ def _sigterm_interrupts() -> Iterator[None]:
 def _revalidate(args: argparse.Namespace) -> int:
     from .bulk import summary
     from .bulk.diff import Diff, write_diff
+    from .bulk.filings import FILINGS
     from .bulk.progress import Progress, configure_logging
     from .bulk.runner import Backend, BackendUnavailable, LocalBackend, Selection, revalidate
     from .bulk.sources import SourceError
@@ -127,7 +128,13 @@ def _revalidate(args: argparse.Namespace) -> int:
         f"this run checked {s['fresh']} contents, reused their results for {s['replayed']} copies, "
         f"skipped {s['already_done']} done before ({s['files_per_s']} files/s)"
     )
-    print(f"report: {out / 'results.jsonl'}, {out / summary.SUMMARY_JSON}, {out / summary.SUMMARY_CSV}")
+    f = totals["filings"]
+    if f["count"]:
+        print(f"{f['count']} filings: {f['accept']} accepted, {f['reject']} rejected")
+    print(
+        f"report: {out / 'results.jsonl'}, {out / FILINGS}, {out / summary.SUMMARY_JSON}, "
+        f"{out / summary.SUMMARY_CSV}"
+    )
     if args.compare:
         with Diff(args.compare, out) as diff:
             d = write_diff(diff, out / "diff.jsonl")

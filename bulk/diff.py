@@ -4,8 +4,9 @@ Each side is a run directory or its `results.jsonl`. Files are matched by (sourc
 path inside the source, filing id), so two runs over the same archive match even when the
 archive sat in different places. For every file whose verdict changes the diff names the rules
 that newly fire, the rules that stop firing and the rules whose severity changed; for every
-filing whose verdict changes (a filing is rejected when any of its files is), the same, summed
-over its files. Both sides are loaded into a temporary SQLite database, so the diff of two
+filing whose verdict changes, the same, summed over its files and the filing-level rules. A
+filing's verdict is the one in `filings.jsonl` beside the results when both sides have one
+(otherwise: rejected when any of its files is). Both sides are loaded into a temporary SQLite database, so the diff of two
 million-line reports needs no more memory than that of two small ones.
 """
 
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .filings import FILINGS
 from .store import RESULTS, iter_lines
 
 _BATCH = 2000
@@ -122,7 +124,24 @@ class Diff:
             )
         self._load("old", self.old_path)
         self._load("new", self.new_path)
+        self.filing_verdicts = all(p.with_name(FILINGS).is_file() for p in (self.old_path, self.new_path))
+        if self.filing_verdicts:
+            for side, path in (("old", self.old_path), ("new", self.new_path)):
+                self._load_filings(side, path.with_name(FILINGS))
         self.summary = DiffSummary()
+
+    def _load_filings(self, side: str, path: Path) -> None:
+        self.db.execute(f"CREATE TABLE {side}_filings (filing TEXT PRIMARY KEY, verdict TEXT, rules TEXT)")
+        sql = f"INSERT OR REPLACE INTO {side}_filings VALUES (?,?,?)"
+        batch: list[tuple[Any, ...]] = []
+        for line in iter_lines(path):
+            rules = {f["rule"]: f["severity"] for f in line.get("findings", [])}
+            batch.append((line["filing_id"], line["verdict"], json.dumps(rules, sort_keys=True)))
+            if len(batch) >= _BATCH:
+                self.db.executemany(sql, batch)
+                batch.clear()
+        self.db.executemany(sql, batch)
+        self.db.commit()
 
     def _load(self, side: str, path: Path) -> None:
         batch: list[tuple[Any, ...]] = []
@@ -179,24 +198,34 @@ class Diff:
 
     def filings(self) -> Iterator[Change]:
         s = self.summary
+        if self.filing_verdicts:
+            judged = (
+                ", (SELECT verdict FROM old_filings WHERE filing = n.filing), "
+                "(SELECT verdict FROM new_filings WHERE filing = n.filing), "
+                "(SELECT rules FROM old_filings WHERE filing = n.filing), "
+                "(SELECT rules FROM new_filings WHERE filing = n.filing) "
+            )
+        else:
+            judged = ", NULL, NULL, NULL, NULL "
         rows = self.db.execute(
             "SELECT n.filing, "
             "MAX(o.verdict != 'accept'), MAX(n.verdict != 'accept'), "
-            "json_group_array(o.rules), json_group_array(n.rules) "
+            f"json_group_array(o.rules), json_group_array(n.rules){judged}"
             "FROM new n JOIN old o ON o.k = n.k WHERE n.filing IS NOT NULL GROUP BY n.filing ORDER BY n.filing"
         )
-        for filing, old_bad, new_bad, old_rules, new_rules in rows:
+        for filing, old_bad, new_bad, old_rules, new_rules, old_v, new_v, old_fr, new_fr in rows:
             s.filings_compared += 1
-            if bool(old_bad) == bool(new_bad):
+            old_v = old_v or ("reject" if old_bad else "accept")
+            new_v = new_v or ("reject" if new_bad else "accept")
+            if old_v == new_v:
                 continue
             s.filings_changed += 1
-            merged: list[dict[str, str]] = [{}, {}]
+            merged: list[dict[str, str]] = [json.loads(old_fr or "{}"), json.loads(new_fr or "{}")]
             for i, arr in enumerate((old_rules, new_rules)):
                 for rules in json.loads(arr):
                     for rule, sev in json.loads(rules).items():
                         merged[i][rule] = max(merged[i].get(rule, ""), sev, key=_severity_rank)
             fired, stopped, changed = _compare(merged[0], merged[1])
-            old_v, new_v = ("reject" if old_bad else "accept"), ("reject" if new_bad else "accept")
             yield Change("filing", {"filing_id": filing}, old_v, new_v, fired, stopped, changed)
 
     def close(self) -> None:

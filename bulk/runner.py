@@ -26,7 +26,7 @@ import structlog
 
 from ..policy import Policy
 from ..sandbox import SandboxPool
-from . import replay, summary
+from . import filings, replay, summary
 from .progress import Progress
 from .sources import Item, Materialised, Source, open_source
 from .store import RunStore
@@ -369,7 +369,8 @@ def revalidate(
     progress: Progress | None = None,
     mode: str = "local",
 ) -> tuple[Stats, dict[str, Any]]:
-    """A whole run: check what is left, then write the summary; returns (stats, summary totals).
+    """A whole run: check what is left, judge the filings, then write the summary; returns
+    (stats, summary totals).
 
     Raises SourceError, RunLocked or RunMismatch before anything is checked; KeyboardInterrupt
     leaves the report as far as it got (the same call continues it).
@@ -379,6 +380,7 @@ def revalidate(
     )
     try:
         stats = runner.run()
+        filings.write(out, runner.store.db, runner.store.results_path, policy, lang)
         totals = summary.write(out, runner.store.db, policy.summary())
         runner.store.write_stats({"mode": mode, **stats.as_dict()})
     finally:

@@ -7,8 +7,8 @@
 - `results.jsonl` gets whole lines only: each is one `os.write` of one line ending in a newline,
   on a file opened for appending. A process killed at any moment leaves complete lines plus at
   most one partial last line, which the next run truncates.
-- `index.sqlite` (WAL) lists the finished items (for resuming and for the summary) and the
-  recorded content checks (`replay`). It stores the byte offset of results.jsonl it reflects;
+- `index.sqlite` (WAL) lists the finished items with where their line sits in results.jsonl
+  (for resuming, the summary and the filing verdicts) and the recorded content checks (`replay`). It stores the byte offset of results.jsonl it reflects;
   lines written after that offset (the index commits lazily) are read back on the next start.
   A content record is committed before the line that used it is written, so no content is
   checked twice across a crash except those in flight.
@@ -36,12 +36,16 @@ RUN = "run.json"
 LOCK = ".lock"
 TMP = "tmp"
 _COMMIT_EVERY_S = 0.5
+#: The index's layout; an index of another layout is rebuilt from results.jsonl.
+_INDEX_LAYOUT = "2"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS done (
-    item BLOB PRIMARY KEY, filing TEXT, verdict TEXT NOT NULL, format TEXT, sha256 TEXT
+    item BLOB PRIMARY KEY, filing TEXT, verdict TEXT NOT NULL, format TEXT, sha256 TEXT,
+    pos INTEGER NOT NULL, len INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS done_by_filing ON done (filing, item);
 CREATE TABLE IF NOT EXISTS done_rules (item BLOB NOT NULL, rule TEXT NOT NULL, severity TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS contents (key TEXT PRIMARY KEY, record TEXT NOT NULL);
 """
@@ -124,6 +128,7 @@ class RunStore:
             self.db = sqlite3.connect(out / INDEX, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
+            self._upgrade()
             self.db.executescript(_SCHEMA)
             self.results_path = out / RESULTS
             self.resumed_lines = self._recover()
@@ -155,6 +160,19 @@ class RunStore:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"identity": identity}, indent=2, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, path)
+
+    def _upgrade(self) -> None:
+        """An index written by an older layout: drop what it knows of the lines (they are read
+        back from results.jsonl); the recorded contents stay."""
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "meta" in tables:
+            if self._meta("layout", "") == _INDEX_LAYOUT:
+                return
+            self.db.executescript(
+                "DROP TABLE IF EXISTS done; DROP TABLE IF EXISTS done_rules; DROP TABLE meta;"
+            )
+        self.db.executescript(_SCHEMA)
+        self.db.execute("INSERT INTO meta (k, v) VALUES ('layout', ?)", (_INDEX_LAYOUT,))
 
     def _meta(self, key: str, default: str) -> str:
         row = self.db.execute("SELECT v FROM meta WHERE k=?", (key,)).fetchone()
@@ -191,7 +209,7 @@ class RunStore:
             with open(path, "rb") as fh:
                 fh.seek(offset)
                 for raw in fh:
-                    self._index(facts(json.loads(raw)))
+                    self._index(facts(json.loads(raw)), offset, len(raw))
                     offset += len(raw)
             self._set_offset(offset)
             self.db.execute("COMMIT")
@@ -200,10 +218,11 @@ class RunStore:
 
     # --- the index -----------------------------------------------------------------------------
 
-    def _index(self, f: LineFacts) -> None:
+    def _index(self, f: LineFacts, pos: int, length: int) -> None:
         cur = self.db.execute(
-            "INSERT OR IGNORE INTO done (item, filing, verdict, format, sha256) VALUES (?,?,?,?,?)",
-            (f.item, f.filing, f.verdict, f.format, f.sha256),
+            "INSERT OR IGNORE INTO done (item, filing, verdict, format, sha256, pos, len) "
+            "VALUES (?,?,?,?,?,?,?)",
+            (f.item, f.filing, f.verdict, f.format, f.sha256, pos, length),
         )
         if cur.rowcount:
             self.db.executemany(
@@ -234,12 +253,13 @@ class RunStore:
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
+        pos = self.offset
         self.offset += len(data)
         f = facts(line)
         if not self._in_tx:
             self.db.execute("BEGIN")
             self._in_tx = True
-        self._index(f)
+        self._index(f, pos, len(data))
         self._set_offset(self.offset)
         if time.monotonic() - self._last_commit > _COMMIT_EVERY_S:
             self._commit()

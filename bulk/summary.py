@@ -2,8 +2,9 @@
 
 Both are computed from the run's index with SQL aggregates (so memory does not grow with the
 archive) and hold nothing but what the result lines say: two runs with the same lines have the
-same summary, however they were run. A filing's verdict is `reject` when any of its files is
-rejected or unreadable; files outside any filing are counted in the totals only.
+same summary, however they were run. A filing's verdict is the one `filings.jsonl` gives (the
+filing-level rules over its files; `reject` whenever any of its files is rejected or
+unreadable); files outside any filing are counted in the totals only.
 """
 
 from __future__ import annotations
@@ -45,9 +46,15 @@ def compute(db: sqlite3.Connection, policy: dict[str, str]) -> dict[str, Any]:
         )
     }
     filings = db.execute(
-        "SELECT COUNT(*), SUM(bad = 0), SUM(bad > 0) FROM "
-        "(SELECT filing, SUM(verdict != 'accept') AS bad FROM done WHERE filing IS NOT NULL GROUP BY filing)"
+        "SELECT COUNT(*), SUM(verdict = 'accept'), SUM(verdict != 'accept'), SUM(judged = 0) FROM filings"
     ).fetchone()
+    filing_rules: dict[str, dict[str, Any]] = {}
+    for rule, severity, count in db.execute(
+        "SELECT rule, severity, COUNT(DISTINCT filing) FROM filing_rules GROUP BY rule, severity "
+        "ORDER BY rule, severity"
+    ):
+        key = rule if rule not in filing_rules else f"{rule}:{severity}"
+        filing_rules[key] = {"severity": severity, "filings": count}
     return {
         "policy": policy,
         "files": totals["files"],
@@ -59,13 +66,17 @@ def compute(db: sqlite3.Connection, policy: dict[str, str]) -> dict[str, Any]:
             "count": int(filings[0] or 0),
             "accept": int(filings[1] or 0),
             "reject": int(filings[2] or 0),
+            "not_judged": int(filings[3] or 0),
+            "rules": filing_rules,
         },
     }
 
 
 def _filing_rows(db: sqlite3.Connection) -> Any:
+    """(filing, files, accept, reject, error, filing verdict) per filing, in filing order."""
     return db.execute(
-        f"SELECT filing, {_COUNTS} FROM done WHERE filing IS NOT NULL GROUP BY filing ORDER BY filing"
+        f"SELECT d.filing, {_COUNTS}, (SELECT f.verdict FROM filings f WHERE f.filing = d.filing) "
+        "FROM done d WHERE d.filing IS NOT NULL GROUP BY d.filing ORDER BY d.filing"
     )
 
 
@@ -73,9 +84,9 @@ def _write_json(fh: TextIO, summary: dict[str, Any], db: sqlite3.Connection) -> 
     head = json.dumps(summary, ensure_ascii=False, indent=2)
     fh.write(head[: head.rstrip().rfind("}")].rstrip() + ',\n  "by_filing": {')
     first = True
-    for filing, *row in _filing_rows(db):
+    for filing, *row, verdict in _filing_rows(db):
         c: dict[str, Any] = dict(_counts(tuple(row)))
-        c["verdict"] = "accept" if c["reject"] == 0 and c["error"] == 0 else "reject"
+        c["verdict"] = verdict
         fh.write(("\n    " if first else ",\n    ") + json.dumps(filing, ensure_ascii=False) + ": ")
         fh.write(json.dumps(c, ensure_ascii=False))
         first = False
@@ -94,9 +105,10 @@ def _write_csv(fh: TextIO, summary: dict[str, Any], db: sqlite3.Connection) -> N
         out.writerow(["format", fmt, c["files"], c["accept"], c["reject"], c["error"], ""])
     f = summary["filings"]
     out.writerow(["filings", "", f["count"], f["accept"], f["reject"], "", ""])
-    for filing, *row in _filing_rows(db):
+    for rule, r in f["rules"].items():
+        out.writerow(["filing_rule", rule, r["filings"], "", "", "", r["severity"]])
+    for filing, *row, verdict in _filing_rows(db):
         c = _counts(tuple(row))
-        verdict = "accept" if c["reject"] == 0 and c["error"] == 0 else "reject"
         out.writerow(["filing", filing, c["files"], c["accept"], c["reject"], c["error"], verdict])
 
 
