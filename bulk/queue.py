@@ -9,6 +9,18 @@ workers append their answers to the run's Redis stream, read here with XREAD and
 read. At most `capacity` messages of a run are outstanding, so neither Redis nor this process
 holds more than that, whatever the size of the archive.
 
+Every file gets a line. The workers answer a check that fails with an `error` field (see
+workers/bulk.py), and a message that vanishes is sent again: every `probe_every_s` seconds,
+once the stream has been read up to its end, the command asks Redis whether the message of each
+ticket still waiting for its answer is still on the `bulk` queue or its delay queue (under the
+id the workers' `MessageTracker` last recorded). A ticket whose message is missing in two
+probes in a row, with the stream read to its end in between (a worker acknowledges a message
+only after it wrote its answer), is lost: it is sent again, up to `max_sends` messages in all,
+then its file gets the line "no answer from the bulk workers after N attempts". A message that
+simply waits — a deep queue, a slow file, no worker running yet, a retry after a Redis error —
+is never taken for lost, so a slow run gets no false error line; the command warns every
+minute while no answer comes.
+
 The policy's TOML is stored in Redis under its sha256 for the workers; the command's own index
 (SQLite in --out) stays the only record of what is done, so a resumed run re-sends what was in
 flight and ignores stale answers.
@@ -27,6 +39,7 @@ from typing import Any, cast
 import dramatiq
 import redis
 import structlog
+from dramatiq.common import dq_name
 
 from .. import pipeline
 from ..blobstore import BlobStore
@@ -34,7 +47,7 @@ from ..policy import DEFAULT_POLICY_PATH, Policy
 from ..sandbox import RunStats, SandboxPool
 from ..settings import Settings
 from ..workers.broker import BULK, build_broker
-from ..workers.bulk import ACTOR, BULK_TTL_S, policy_key, results_key
+from ..workers.bulk import ACTOR, BULK_TTL_S, MessageTracker, messages_key, policy_key, results_key
 from ..workers.keys import Keys
 from . import replay
 from .runner import BackendUnavailable, Job, Outcome
@@ -42,6 +55,22 @@ from .runner import BackendUnavailable, Job, Outcome
 _READ_BATCH = 500
 _SENDERS = 4  # blob copies and enqueues at once
 _QUIET_WARN_S = 60.0
+#: How often the command looks for lost messages; a loss is found within two such periods.
+PROBE_EVERY_S = 15.0
+#: Messages sent for one file, the first included, before its line says none was answered.
+MAX_SENDS = 3
+#: The tickets (ARGV) whose message is on neither the queue nor its delay queue. KEYS: the run's
+#: ticket -> Redis id hash, then the `.msgs` hashes (id -> message) of the queue and delay queue.
+_PROBE_LUA = """
+local missing = {}
+for _, ticket in ipairs(ARGV) do
+    local id = redis.call("hget", KEYS[1], ticket)
+    if not id or (redis.call("hexists", KEYS[2], id) == 0 and redis.call("hexists", KEYS[3], id) == 0) then
+        table.insert(missing, ticket)
+    end
+end
+return missing
+"""
 log = structlog.get_logger("courtdoc.bulk")
 
 
@@ -79,26 +108,43 @@ class QueueBackend:
         redis_url: str,
         blobs: BlobStore,
         capacity: int = 256,
+        *,
+        probe_every_s: float = PROBE_EVERY_S,
+        max_sends: int = MAX_SENDS,
     ) -> None:
         self.policy = policy
         self.lang = lang
         self.capacity = capacity
         self.blobs = blobs
+        self.probe_every_s = probe_every_s
+        self.max_sends = max_sends
         keys = Keys(settings.namespace)
         self.namespace = settings.namespace
         self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
-        self.broker = build_broker(settings, redis_url, keys.dramatiq)
-        self.broker.declare_queue(BULK)
         self.run = uuid.uuid4().hex
         self.stream = results_key(self.namespace, self.run)
+        self.messages = messages_key(self.namespace, self.run)
+        self.broker = build_broker(
+            settings, redis_url, keys.dramatiq, extra=[MessageTracker(self.redis, self.namespace)]
+        )
+        self.broker.declare_queue(BULK)
+        # Where Dramatiq's Redis broker keeps the bodies of waiting and fetched messages.
+        self._message_tables = [f"{self.broker.namespace}:{q}.msgs" for q in (BULK, dq_name(BULK))]
+        self._probe_script = self.redis.register_script(_PROBE_LUA)
         self._last_id = "0-0"
         self._pending: dict[str, Job] = {}
         self._ready: list[tuple[Job, Outcome]] = []
         self._tickets = 0
+        self._sends: dict[str, int] = {}  # ticket -> messages sent for it
+        self._queued: set[str] = set()  # tickets whose latest message is on the queue
+        self._suspects: set[str] = set()  # tickets whose message the last probe did not find
+        self._next_probe = time.monotonic() + probe_every_s
         self._lock = threading.Lock()
         self._senders = ThreadPoolExecutor(max_workers=_SENDERS, thread_name_prefix="bulk-send")
         self._last_answer = time.monotonic()
         self.sent = 0
+        self.resent = 0  # messages sent again because the previous one was lost
+        self.unanswered = 0  # files whose every message was lost
         self.redis.set(policy_key(self.namespace, policy.sha256), _policy_bytes(policy), ex=BULK_TTL_S)
 
     @classmethod
@@ -154,6 +200,7 @@ class QueueBackend:
         ticket = str(self._tickets)
         with self._lock:
             self._pending[ticket] = job
+            self._sends[ticket] = 0
         self._senders.submit(self._send, ticket, job)
 
     def _send(self, ticket: str, job: Job) -> None:
@@ -172,10 +219,14 @@ class QueueBackend:
         except Exception as exc:  # this file could not be sent: its line says why, the run goes on
             with self._lock:
                 if self._pending.pop(ticket, None) is not None:
+                    self._sends.pop(ticket, None)
                     self._ready.append((job, Outcome(None, f"cannot send to the queue: {exc}"[:500])))
             return
         with self._lock:
             self.sent += 1
+            if ticket in self._pending:  # the message is recorded (MessageTracker): probe it
+                self._sends[ticket] += 1
+                self._queued.add(ticket)
 
     def completed(self, timeout: float) -> list[tuple[Job, Outcome]]:
         with self._lock:
@@ -189,14 +240,19 @@ class QueueBackend:
         )
         out: list[tuple[Job, Outcome]] = []
         seen: list[str] = []
+        answered: list[str] = []
         for _stream, entries in answer or []:
             for entry_id, fields in entries:
                 seen.append(entry_id)
                 self._last_id = entry_id
+                ticket = fields.get("ticket", "")
                 with self._lock:
-                    job = self._pending.pop(fields.get("ticket", ""), None)
+                    job = self._pending.pop(ticket, None)
+                    if job is not None:
+                        self._forget(ticket)
                 if job is None:
                     continue  # a redelivered message answered twice: the first answer counts
+                answered.append(ticket)
                 if "error" in fields:
                     out.append((job, Outcome(None, f"worker: {fields['error']}")))
                     continue
@@ -205,7 +261,11 @@ class QueueBackend:
                     (job, Outcome(json.loads(fields["report"]), None, record, int(fields.get("checks", 0))))
                 )
         if seen:
-            self.redis.xdel(self.stream, *seen)
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.xdel(self.stream, *seen)
+            if answered:
+                pipe.hdel(self.messages, *answered)
+            pipe.execute()
             self._last_answer = time.monotonic()
         elif time.monotonic() - self._last_answer > _QUIET_WARN_S:
             self._last_answer = time.monotonic()
@@ -215,6 +275,48 @@ class QueueBackend:
                 queue=BULK,
                 hint="are `courtdoc worker --queues bulk` processes running?",
             )
+        # Only once the stream is read to its end: an answer is written before its message is
+        # acknowledged, so a message gone at the probe has its answer read by the next probe.
+        if len(seen) < _READ_BATCH and time.monotonic() >= self._next_probe:
+            out.extend(self._probe())
+        return out
+
+    def _forget(self, ticket: str) -> None:
+        """Under the lock: the ticket is answered (or given up), nothing more to watch."""
+        self._sends.pop(ticket, None)
+        self._queued.discard(ticket)
+        self._suspects.discard(ticket)
+
+    def _probe(self) -> list[tuple[Job, Outcome]]:
+        """Send again the tickets whose message is gone; a file's last loss gives its error line."""
+        self._next_probe = time.monotonic() + self.probe_every_s
+        with self._lock:
+            tickets = sorted(self._queued)
+        if not tickets:
+            self._suspects = set()
+            return []
+        missing = set(self._probe_script(keys=[self.messages, *self._message_tables], args=tickets))
+        lost, self._suspects = missing & self._suspects, missing - self._suspects
+        out: list[tuple[Job, Outcome]] = []
+        for ticket in sorted(lost, key=int):
+            with self._lock:
+                job = self._pending.get(ticket)
+                sends = self._sends.get(ticket, 0)
+                if job is None:
+                    continue
+                self._queued.discard(ticket)
+                if sends >= self.max_sends:
+                    del self._pending[ticket]
+                    self._forget(ticket)
+            if sends >= self.max_sends:
+                self.unanswered += 1
+                log.error("bulk.unanswered", ticket=ticket, path=job.item.path, messages=sends)
+                error = f"no answer from the bulk workers after {sends} attempts (each message was lost)"
+                out.append((job, Outcome(None, error)))
+                continue
+            self.resent += 1
+            log.warning("bulk.lost", ticket=ticket, path=job.item.path, messages=sends, sending_again=True)
+            self._senders.submit(self._send, ticket, job)
         return out
 
     def close(self) -> None:
@@ -222,6 +324,7 @@ class QueueBackend:
         try:
             if not self._pending:
                 self.redis.delete(self.stream)
+            self.redis.delete(self.messages)
         finally:
             self.broker.close()
             self.redis.close()
