@@ -11,10 +11,11 @@ holds more than that, whatever the size of the archive.
 
 Every file gets a line. The workers answer a check that fails with an `error` field (see
 workers/bulk.py), and a message that vanishes is sent again: every `probe_every_s` seconds,
-once the stream has been read up to its end, the command asks Redis whether the message of each
-ticket still waiting for its answer is still on the `bulk` queue or its delay queue (under the
-id the workers' `MessageTracker` last recorded). A ticket whose message is missing in two
-probes in a row, with the stream read to its end in between (a worker acknowledges a message
+once the stream has been read up to its end, the command asks Redis whether a worker can still
+get the message of each ticket waiting for its answer — on the `bulk` queue or its delay queue,
+or fetched by a worker — under the id it was sent with, or the one the workers'
+`MessageTracker` recorded when they moved it (a retry). A ticket
+whose message is missing in two probes in a row, with the stream read to its end in between (a worker acknowledges a message
 only after it wrote its answer), is lost: it is sent again, up to `max_sends` messages in all,
 then its file gets the line "no answer from the bulk workers after N attempts". A message that
 simply waits — a deep queue, a slow file, no worker running yet, a retry after a Redis error —
@@ -39,7 +40,6 @@ from typing import Any, cast
 import dramatiq
 import redis
 import structlog
-from dramatiq.common import dq_name
 
 from .. import pipeline
 from ..blobstore import BlobStore
@@ -47,7 +47,7 @@ from ..policy import DEFAULT_POLICY_PATH, Policy
 from ..sandbox import RunStats, SandboxPool
 from ..settings import Settings
 from ..workers.broker import BULK, build_broker
-from ..workers.bulk import ACTOR, BULK_TTL_S, MessageTracker, messages_key, policy_key, results_key
+from ..workers.bulk import ACTOR, BULK_TTL_S, messages_key, policy_key, results_key
 from ..workers.keys import Keys
 from . import replay
 from .runner import BackendUnavailable, Job, Outcome
@@ -59,14 +59,35 @@ _QUIET_WARN_S = 60.0
 PROBE_EVERY_S = 15.0
 #: Messages sent for one file, the first included, before its line says none was answered.
 MAX_SENDS = 3
-#: The tickets (ARGV) whose message is on neither the queue nor its delay queue. KEYS: the run's
-#: ticket -> Redis id hash, then the `.msgs` hashes (id -> message) of the queue and delay queue.
+#: The tickets whose message no worker can get any more. A message can be got while its id is on
+#: the queue's or the delay queue's list, or in the set of messages a worker has fetched but not
+#: acknowledged (Dramatiq's Redis broker requeues those of a dead worker), and its body is in a
+#: `.msgs` hash. KEYS: the run's ticket -> Redis id hash kept by the workers, Dramatiq's heartbeats
+#: (every worker that may hold messages); ARGV: Dramatiq's namespace, the queue, then each ticket
+#: followed by the Redis id the command sent it with (used when no worker recorded another).
 _PROBE_LUA = """
+local prefix, queue = ARGV[1] .. ":", ARGV[2]
+local queues = {queue, queue .. ".DQ"}
+local held = {}
+for _, name in ipairs(queues) do
+    for _, id in ipairs(redis.call("lrange", prefix .. name, 0, -1)) do
+        held[id] = true
+    end
+end
+for _, worker in ipairs(redis.call("zrange", KEYS[2], 0, -1)) do
+    for _, name in ipairs(queues) do
+        for _, id in ipairs(redis.call("smembers", prefix .. "__acks__." .. worker .. "." .. name)) do
+            held[id] = true
+        end
+    end
+end
 local missing = {}
-for _, ticket in ipairs(ARGV) do
-    local id = redis.call("hget", KEYS[1], ticket)
-    if not id or (redis.call("hexists", KEYS[2], id) == 0 and redis.call("hexists", KEYS[3], id) == 0) then
-        table.insert(missing, ticket)
+for i = 3, #ARGV, 2 do
+    local id = redis.call("hget", KEYS[1], ARGV[i]) or ARGV[i + 1]
+    local stored = id and (redis.call("hexists", prefix .. queues[1] .. ".msgs", id) == 1
+        or redis.call("hexists", prefix .. queues[2] .. ".msgs", id) == 1)
+    if not (stored and held[id]) then
+        table.insert(missing, ARGV[i])
     end
 end
 return missing
@@ -124,19 +145,15 @@ class QueueBackend:
         self.run = uuid.uuid4().hex
         self.stream = results_key(self.namespace, self.run)
         self.messages = messages_key(self.namespace, self.run)
-        self.broker = build_broker(
-            settings, redis_url, keys.dramatiq, extra=[MessageTracker(self.redis, self.namespace)]
-        )
+        self.broker = build_broker(settings, redis_url, keys.dramatiq)
         self.broker.declare_queue(BULK)
-        # Where Dramatiq's Redis broker keeps the bodies of waiting and fetched messages.
-        self._message_tables = [f"{self.broker.namespace}:{q}.msgs" for q in (BULK, dq_name(BULK))]
         self._probe_script = self.redis.register_script(_PROBE_LUA)
         self._last_id = "0-0"
         self._pending: dict[str, Job] = {}
         self._ready: list[tuple[Job, Outcome]] = []
         self._tickets = 0
         self._sends: dict[str, int] = {}  # ticket -> messages sent for it
-        self._queued: set[str] = set()  # tickets whose latest message is on the queue
+        self._queued: dict[str, str] = {}  # ticket -> Redis id of its latest message, once sent
         self._suspects: set[str] = set()  # tickets whose message the last probe did not find
         self._next_probe = time.monotonic() + probe_every_s
         self._lock = threading.Lock()
@@ -203,11 +220,13 @@ class QueueBackend:
             self._sends[ticket] = 0
         self._senders.submit(self._send, ticket, job)
 
-    def _send(self, ticket: str, job: Job) -> None:
+    def _send(self, ticket: str, job: Job, again: bool = False) -> None:
         """Store the blob and enqueue the message (threads: the blob store's fsyncs overlap)."""
         try:
             self._store_blob(job)
-            self.broker.enqueue(
+            if again:  # where the workers last saw the lost message no longer counts
+                self.redis.hdel(self.messages, ticket)
+            message = self.broker.enqueue(
                 dramatiq.Message(
                     queue_name=BULK,
                     actor_name=ACTOR,
@@ -224,9 +243,9 @@ class QueueBackend:
             return
         with self._lock:
             self.sent += 1
-            if ticket in self._pending:  # the message is recorded (MessageTracker): probe it
+            if ticket in self._pending:
                 self._sends[ticket] += 1
-                self._queued.add(ticket)
+                self._queued[ticket] = message.options["redis_message_id"]
 
     def completed(self, timeout: float) -> list[tuple[Job, Outcome]]:
         with self._lock:
@@ -284,18 +303,23 @@ class QueueBackend:
     def _forget(self, ticket: str) -> None:
         """Under the lock: the ticket is answered (or given up), nothing more to watch."""
         self._sends.pop(ticket, None)
-        self._queued.discard(ticket)
+        self._queued.pop(ticket, None)
         self._suspects.discard(ticket)
 
     def _probe(self) -> list[tuple[Job, Outcome]]:
         """Send again the tickets whose message is gone; a file's last loss gives its error line."""
         self._next_probe = time.monotonic() + self.probe_every_s
         with self._lock:
-            tickets = sorted(self._queued)
-        if not tickets:
+            queued = sorted(self._queued.items())
+        if not queued:
             self._suspects = set()
             return []
-        missing = set(self._probe_script(keys=[self.messages, *self._message_tables], args=tickets))
+        missing = set(
+            self._probe_script(
+                keys=[self.messages, f"{self.broker.namespace}:__heartbeats__"],
+                args=[self.broker.namespace, BULK, *(part for pair in queued for part in pair)],
+            )
+        )
         lost, self._suspects = missing & self._suspects, missing - self._suspects
         out: list[tuple[Job, Outcome]] = []
         for ticket in sorted(lost, key=int):
@@ -304,7 +328,7 @@ class QueueBackend:
                 sends = self._sends.get(ticket, 0)
                 if job is None:
                     continue
-                self._queued.discard(ticket)
+                self._queued.pop(ticket, None)
                 if sends >= self.max_sends:
                     del self._pending[ticket]
                     self._forget(ticket)
@@ -316,7 +340,7 @@ class QueueBackend:
                 continue
             self.resent += 1
             log.warning("bulk.lost", ticket=ticket, path=job.item.path, messages=sends, sending_again=True)
-            self._senders.submit(self._send, ticket, job)
+            self._senders.submit(self._send, ticket, job, True)
         return out
 
     def close(self) -> None:

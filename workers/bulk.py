@@ -14,8 +14,9 @@ Every message gets an answer, so the command never waits for a file forever:
     gives up on a message — retries exhausted, or the actor's time limit hit — it sends
     `bulk_gave_up`, which answers the ticket with the last error;
   * a message that disappears altogether (Redis lost it, the queue was purged) is found by the
-    command, which sends it again: `MessageTracker` keeps, per run, the Redis id under which
-    each ticket's message currently waits (retries and delays move it under a new id).
+    command, which sends it again. The command knows the Redis id it sent each ticket's message
+    with; a retry, its return from the delay queue and `bulk_gave_up` enqueue the message again
+    under a new id, which `MessageTracker` records per run for the command to look up.
 
 A redelivered message (its worker was killed) is checked again and appended again; the
 command keeps the first answer for a ticket and drops the others. The `bulk` queue is only
@@ -89,10 +90,10 @@ def run_and_ticket(message: dramatiq.Message[Any]) -> tuple[str, str] | None:
 class MessageTracker(dramatiq.Middleware):
     """Records, for each ticket, the Redis id of the message that now carries it.
 
-    Dramatiq's Redis broker stores every enqueue under a fresh id: the command's send, each
-    retry (on the delay queue), its return to the queue when due, and the `bulk_gave_up`
-    message. The command looks these ids up to tell a message still waiting somewhere from one
-    that is gone. Used by the command's broker and by the workers'."""
+    Dramatiq's Redis broker stores every enqueue under a fresh id: besides the command's send,
+    each retry (on the delay queue), its return to the queue when due, and the `bulk_gave_up`
+    message, all enqueued by workers. The command looks these ids up to tell a message still
+    waiting somewhere from one that is gone."""
 
     def __init__(self, client: redis.Redis, namespace: str) -> None:
         self.client = client
@@ -132,7 +133,7 @@ class BulkPriority(dramatiq.Middleware):
 
 def failure_text(exc_type: str, message: str) -> str:
     """An error answer as a local run words it: `check failed: <type>: <message>`."""
-    return f"check failed: {exc_type}: {message}"[:500]
+    return (f"check failed: {exc_type}: {message}" if message else f"check failed: {exc_type}")[:500]
 
 
 def _last_error(traceback_text: str) -> tuple[str, str]:
