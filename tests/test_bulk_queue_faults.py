@@ -305,6 +305,13 @@ def test_a_file_whose_every_message_is_lost_gets_an_error_line_and_the_run_ends(
     summary = _summary(out)
     assert summary["verdicts"]["error"] == _summary(reference)["verdicts"]["error"] + len(unanswered)
     assert summary["files"] == FILES
+    # Run again on the same --out: like a local run's failed checks, these lines are done.
+    before = (out / "results.jsonl").read_bytes()
+    again = QueuedRun(archive, out, bulk_policy, settings, probe_every_s=0.2, max_sends=2)
+    stats, _totals = again.result(timeout=60)
+    assert stats.already_done == FILES and again.backend.sent == 0
+    assert (out / "results.jsonl").read_bytes() == before
+    assert _summary(out) == summary
     # Nothing of the run is left in Redis.
     assert not client.exists(
         results_key(settings.namespace, backend.run), messages_key(settings.namespace, backend.run)

@@ -67,7 +67,7 @@ def results_key(namespace: str, run: str) -> str:
 
 
 def messages_key(namespace: str, run: str) -> str:
-    """Hash: ticket -> the Redis id of the message that now carries it (see MessageTracker)."""
+    """Hash: ticket -> the Redis id a worker last enqueued its message under (MessageTracker)."""
     return f"{namespace}:bulk:run:{run}:messages"
 
 
