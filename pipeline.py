@@ -101,8 +101,10 @@ def validate_file(
     name: str | None = None,
     lang: str = "en",
     pool: SandboxPool | None = None,
+    sha256: str | None = None,
 ) -> FileReport:
-    """Check one file; `name` is the name the filer gave it (defaults to the path's name)."""
+    """Check one file; `name` is the name the filer gave it (defaults to the path's name);
+    `sha256` the bytes' hash when the caller has already computed it."""
     policy = policy or default_policy()
     path = Path(path)
     name = name or path.name
@@ -122,7 +124,7 @@ def validate_file(
     return FileReport(
         name=name,
         size=size,
-        sha256=sha256_file(path),
+        sha256=sha256 or sha256_file(path),
         format=inspection.format,
         verdict=decide(findings),
         findings=findings,

@@ -193,13 +193,59 @@ def loads(text: str) -> Record:
     return data
 
 
-def check_file(
-    path: Path, name: str, policy: Policy, lang: str, pool: SandboxPool
+class _HerePool:
+    """Inside a sandbox child, which is itself the sandbox: the inspection runs right here."""
+
+    def run_measured(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], timeout: float
+    ) -> tuple[Any, RunStats]:
+        return fn(*args), RunStats()
+
+
+class _FailedPool:
+    """Answers the inspection with the failure the sandbox child met (memory, time, crash)."""
+
+    def __init__(self, error: SandboxError) -> None:
+        self.error = error
+
+    def run_measured(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], timeout: float
+    ) -> tuple[Any, RunStats]:
+        raise self.error
+
+
+def _recorded_check(
+    path: Path, name: str, policy: Policy, lang: str, pool: Any, sha256: str | None
 ) -> tuple[dict[str, Any], Record | None, int]:
-    """A fresh check through the real pool, recorded: (report, record or None, sandbox runs)."""
     recorder = RecordingPool(pool)
-    report = pipeline.validate_file(path, policy, name=name, lang=lang, pool=cast(SandboxPool, recorder))
+    report = pipeline.validate_file(
+        path, policy, name=name, lang=lang, pool=cast(SandboxPool, recorder), sha256=sha256
+    )
     return report.to_dict(), recorder.result(), recorder.calls
+
+
+def _check_in_child(
+    path: Path, name: str, policy: Policy, lang: str, sha256: str | None
+) -> tuple[dict[str, Any], Record | None, int]:
+    return _recorded_check(path, name, policy, lang, _HerePool(), sha256)
+
+
+def check_file(
+    path: Path, name: str, policy: Policy, lang: str, pool: SandboxPool, sha256: str | None = None
+) -> tuple[dict[str, Any], Record | None, int]:
+    """A fresh check, recorded: (report, record or None, sandbox runs).
+
+    The whole check — the parse, the name and outline checks, the report, the record — runs in
+    one sandbox child, so the process that drives a bulk run spends almost nothing per file.
+    When the child is killed (memory, time) or crashes, the report is built here from that
+    failure exactly as `validate_file` builds it, and the failure is what gets recorded."""
+    try:
+        result: tuple[dict[str, Any], Record | None, int] = pool.run(
+            _check_in_child, (path, name, policy, lang, sha256), policy.sandbox.time_limit_seconds
+        )
+    except SandboxError as exc:
+        return _recorded_check(path, name, policy, lang, _FailedPool(exc), sha256)
+    return result
 
 
 def replay_file(
@@ -209,8 +255,11 @@ def replay_file(
     lang: str,
     record: Record,
     fallback: Callable[[], SandboxPool],
+    sha256: str | None = None,
 ) -> tuple[dict[str, Any], int]:
     """A copy's report from a record: (report, sandbox runs the record did not cover)."""
     player = ReplayPool(record, fallback)
-    report = pipeline.validate_file(path, policy, name=name, lang=lang, pool=cast(SandboxPool, player))
+    report = pipeline.validate_file(
+        path, policy, name=name, lang=lang, pool=cast(SandboxPool, player), sha256=sha256
+    )
     return report.to_dict(), player.missed

@@ -145,7 +145,7 @@ class LocalBackend:
     def _run(self, job: Job) -> Outcome:
         try:
             report, record, runs = replay.check_file(
-                job.mat.path, job.item.name, self.policy, self.lang, self.pool
+                job.mat.path, job.item.name, self.policy, self.lang, self.pool, job.mat.sha256
             )
         except Exception as exc:  # a defect in a check must not stop the run: this file's line says it
             return Outcome(None, f"check failed: {type(exc).__name__}: {exc}"[:500])
@@ -252,7 +252,7 @@ class Runner:
     def _replay(self, item: Item, mat: Materialised, record: replay.Record) -> None:
         try:
             report, missed = replay.replay_file(
-                mat.path, item.name, self.policy, self.lang, record, self._fallback
+                mat.path, item.name, self.policy, self.lang, record, self._fallback, mat.sha256
             )
         except Exception as exc:
             self._write(item, None, f"check failed: {type(exc).__name__}: {exc}"[:500])

@@ -174,7 +174,7 @@ def declare(rt: Runtime) -> dict[str, Any]:
             return {"ticket": ticket, "error": "the file is not in the blob store"}
         bounds = policy.sandbox
         pool = shared_pool(bounds.memory_limit_mb, bounds.recycle_rss_mb)
-        report, record, runs = replay.check_file(path, name, policy, lang, pool)
+        report, record, runs = replay.check_file(path, name, policy, lang, pool, sha256)
         return {
             "ticket": ticket,
             "report": json.dumps(report, ensure_ascii=False),
