@@ -11,7 +11,10 @@
   (for resuming, the summary and the filing verdicts) and the recorded content checks (`replay`). It stores the byte offset of results.jsonl it reflects;
   lines written after that offset (the index commits lazily) are read back on the next start.
   A content record is committed before the line that used it is written, so no content is
-  checked twice across a crash except those in flight.
+  checked twice across a crash except those in flight. Commits are not synced to disk: the
+  index is a cache of results.jsonl, rebuilt from it when it is of an earlier layout or
+  damaged (a power loss may do that); what such a rebuild loses is recorded contents, whose
+  next copies are then checked afresh.
 """
 
 from __future__ import annotations
@@ -28,7 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from .sources import item_key
+
+log = structlog.get_logger("courtdoc.bulk")
 
 RESULTS = "results.jsonl"
 INDEX = "index.sqlite"
@@ -125,13 +132,13 @@ class RunStore:
             self.tmp_dir = out / TMP
             shutil.rmtree(self.tmp_dir, ignore_errors=True)
             self.tmp_dir.mkdir()
-            self.db = sqlite3.connect(out / INDEX, isolation_level=None, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self._upgrade()
-            self.db.executescript(_SCHEMA)
             self.results_path = out / RESULTS
-            self.resumed_lines = self._recover()
+            try:
+                self.resumed_lines = self._open_index()
+            except sqlite3.DatabaseError as exc:  # damaged (say, by a power loss): rebuild it
+                self.db.close()
+                self._set_aside_index(exc)
+                self.resumed_lines = self._open_index()
             self._fd = os.open(self.results_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         except BaseException:
             self._release_lock()
@@ -140,6 +147,28 @@ class RunStore:
         self._last_commit = time.monotonic()
 
     # --- identity and recovery -----------------------------------------------------------------
+
+    def _open_index(self) -> int:
+        """Open (or make) the index and bring it up to results.jsonl; returns the lines it holds.
+
+        Commits are not synced to disk (`synchronous=OFF`): the index is rebuilt from
+        results.jsonl, which is the record of what is done, whenever it is behind the file,
+        ahead of it, or damaged. Only recorded contents can be lost that way, which then cost
+        a fresh check of their next copy."""
+        self.db = sqlite3.connect(self.out / INDEX, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=OFF")
+        self._upgrade()
+        self.db.executescript(_SCHEMA)
+        return self._recover()
+
+    def _set_aside_index(self, exc: Exception) -> None:
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        for suffix in ("", "-wal", "-shm"):
+            path = self.out / f"{INDEX}{suffix}"
+            if path.exists():
+                os.replace(path, self.out / f"{INDEX}{suffix}.damaged-{stamp}")
+        log.warning("bulk.index_rebuilt", reason=str(exc), kept=f"{INDEX}.damaged-{stamp}")
 
     def _check_identity(self, identity: dict[str, Any]) -> None:
         path = self.out / RUN
@@ -172,7 +201,7 @@ class RunStore:
                 "DROP TABLE IF EXISTS done; DROP TABLE IF EXISTS done_rules; DROP TABLE meta;"
             )
         self.db.executescript(_SCHEMA)
-        self.db.execute("INSERT INTO meta (k, v) VALUES ('layout', ?)", (_INDEX_LAYOUT,))
+        self.db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES ('layout', ?)", (_INDEX_LAYOUT,))
 
     def _meta(self, key: str, default: str) -> str:
         row = self.db.execute("SELECT v FROM meta WHERE k=?", (key,)).fetchone()
@@ -241,9 +270,13 @@ class RunStore:
         return str(row[0]) if row else None
 
     def put_content(self, key: str, record: str) -> None:
-        """Kept for good at once: before any line that relied on it is written."""
-        self._commit()
+        """Kept for good at once: before any line that relied on it is written (one commit with
+        the lines indexed since the last)."""
+        if not self._in_tx:
+            self.db.execute("BEGIN")
+            self._in_tx = True
         self.db.execute("INSERT OR REPLACE INTO contents (key, record) VALUES (?, ?)", (key, record))
+        self._commit()
 
     # --- results -------------------------------------------------------------------------------
 
@@ -260,13 +293,13 @@ class RunStore:
             self.db.execute("BEGIN")
             self._in_tx = True
         self._index(f, pos, len(data))
-        self._set_offset(self.offset)
         if time.monotonic() - self._last_commit > _COMMIT_EVERY_S:
             self._commit()
         return f
 
     def _commit(self) -> None:
         if self._in_tx:
+            self._set_offset(self.offset)
             self.db.execute("COMMIT")
             self._in_tx = False
         self._last_commit = time.monotonic()

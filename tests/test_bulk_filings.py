@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -138,22 +137,3 @@ def test_malformed_declared_cell_is_reported_not_fatal(tmp_path: Path, filings: 
     assert line["not_judged"].startswith("metadata: declared of ")
     assert line["verdict"] in ("accept", "reject")
     assert json.loads((out / "summary.json").read_text())["filings"]["not_judged"] == 1
-
-
-def test_an_index_of_the_earlier_layout_is_rebuilt_without_checking_again(
-    tmp_path: Path, small_archive: Path, small_reference: Path, bulk_policy: Path, bulk_pool: Any
-) -> None:
-    out = tmp_path / "out"
-    run_here([small_archive], out, bulk_policy, bulk_pool)
-    db = sqlite3.connect(out / "index.sqlite")
-    # The earlier layout: no line positions, no layout mark.
-    db.executescript(
-        "DROP INDEX done_by_filing; ALTER TABLE done DROP COLUMN pos; ALTER TABLE done DROP COLUMN len; "
-        "DELETE FROM meta WHERE k='layout';"
-    )
-    db.close()
-    stats, totals = run_here([small_archive], out, bulk_policy, bulk_pool)
-    assert stats.fresh == 0 and stats.replayed == 0
-    assert stats.already_done == totals["files"] == 400
-    assert (out / "summary.json").read_bytes() == (small_reference / "summary.json").read_bytes()
-    assert (out / bulk_filings.FILINGS).read_bytes() == (small_reference / bulk_filings.FILINGS).read_bytes()
