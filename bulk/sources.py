@@ -89,6 +89,16 @@ def sha256_of(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def _printable(rel: str) -> str:
+    """A path as reports show it: bytes of a name that are not UTF-8 (which Python carries as
+    surrogate escapes and cannot write as UTF-8) become `\\xNN`."""
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return rel
+
+
 def _filing_of(rel: str) -> str | None:
     parent = rel.rpartition("/")[0]
     return parent or None
@@ -141,7 +151,8 @@ class DirectorySource(Source):
                         if entry.is_dir(follow_symlinks=False):
                             pending.append(rel)
                         elif entry.is_file():
-                            yield Item(self.spec, rel, _filing_of(rel), file=Path(entry.path))
+                            shown = _printable(rel)
+                            yield Item(self.spec, shown, _filing_of(shown), file=Path(entry.path))
                     except OSError:
                         continue
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
+import os
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
+from bulk_fixtures import run_here
 from courtdoc.bulk.sources import DirectorySource, ManifestSource, SourceError, ZipSource, open_source
 from courtdoc.bulk.zipstream import ZipFormatError, ZipStream
 
@@ -121,3 +125,21 @@ def test_zip64_archive_with_more_entries_than_the_classic_end_record_holds(tmp_p
         out = io.BytesIO()
         zs.extract(last, out)
         assert out.getvalue() == str(count - 1).encode()
+
+
+def test_a_file_name_that_is_not_utf8_is_checked_and_reported(
+    tmp_path: Path, bulk_policy: Path, bulk_pool: Any
+) -> None:
+    root = tmp_path / "archive"
+    (root / "F1").mkdir(parents=True)
+    (root / "F1" / "Договор.xlsx").write_bytes(b"")
+    # A name written by a system in cp1251 ("Иск.pdf"): not UTF-8.
+    with open(os.path.join(os.fsencode(root / "F1"), "Иск.pdf".encode("cp1251")), "wb") as fh:
+        fh.write(b"%PDF-1.4\n")
+    out = tmp_path / "out"
+    _stats, totals = run_here([root], out, bulk_policy, bulk_pool)
+    assert totals["files"] == 2
+    paths = {
+        json.loads(line)["path"] for line in (out / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    }
+    assert paths == {"F1/Договор.xlsx", "F1/\\xc8\\xf1\\xea.pdf"}
