@@ -18,7 +18,7 @@ from typing import IO
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFile
 
 COLOUR_MODES = ("RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV", "P", "PA")
 
@@ -156,19 +156,26 @@ def decode_jpeg(
     else:
         data = source.read()
     with Image.open(io.BytesIO(data)) as image:
-        mode = image.mode
-        orientation = image.getexif().get(0x0112, 1) if exif_transpose else 1
-        colour = mode not in ("L", "1", "I", "I;16")
-        width, height = image.size
-        pixels: np.ndarray | None = None
-        if max(width, height) > long_side:
-            if image.format == "JPEG" and len(image.tile) == 1:
-                pixels = _decode_reduced(data, mode, width, height, long_side)
-            if pixels is None:
-                image.draft("RGB" if colour else "L", _draft_size(width, height, long_side))
+        return decode_opened_jpeg(image, data, long_side, exif_transpose)
+
+
+def decode_opened_jpeg(
+    image: ImageFile.ImageFile, data: bytes, long_side: int, exif_transpose: bool = True
+) -> Raster:
+    """`decode_jpeg` for a JPEG already opened by Pillow from `data` (its headers read once)."""
+    mode = image.mode
+    orientation = image.getexif().get(0x0112, 1) if exif_transpose else 1
+    colour = mode not in ("L", "1", "I", "I;16")
+    width, height = image.size
+    pixels: np.ndarray | None = None
+    if max(width, height) > long_side:
+        if image.format == "JPEG" and len(image.tile) == 1:
+            pixels = _decode_reduced(data, mode, width, height, long_side)
         if pixels is None:
-            image.load()
-            pixels, _ = pil_to_array(image)
+            image.draft("RGB" if colour else "L", _draft_size(width, height, long_side))
+    if pixels is None:
+        image.load()
+        pixels, _ = pil_to_array(image)
     raster = Raster.from_array(pixels, mode, (width, height), long_side)
     return orient(raster, orientation)
 

@@ -6,6 +6,7 @@ The file is decoded once, at reduced size by DCT scaling; a decoding failure is 
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from ..findings import Issues
 from . import jpeg
 from .dpi import Resolution, exif_resolution, jfif_density, jpeg_resolution, physical_size_mm
 from .page import ScanContext, check_scan_page
-from .raster import decode_jpeg
+from .raster import decode_opened_jpeg
 
 
 def read_resolution(image: Image.Image, policy: Policy) -> tuple[Resolution, dict[str, Any]]:
@@ -43,9 +44,10 @@ def check_jpeg_file(path: Path, policy: Policy, issues: Issues) -> list[PageInfo
     """Check a JPEG upload as one scan page; returns its page entry (empty when it does not decode)."""
     long_side = policy.legibility.analysis_long_side_px
     try:
-        with Image.open(path) as image:
+        data = path.read_bytes()
+        with Image.open(io.BytesIO(data)) as image:  # headers read once, for the dpi and the decode
             resolution, raw = read_resolution(image, policy)
-        raster = decode_jpeg(path, long_side)
+            raster = decode_opened_jpeg(image, data, long_side)
     except Image.DecompressionBombError:
         jpeg.open_jpeg(path, issues)
         return []

@@ -297,21 +297,19 @@ def _render_raster(
     return Raster.from_array(pixels, mode, source, long_side)
 
 
-def _ocr_renderer(pdf: pdfium.PdfDocument, index: int, policy: Policy, info: PageImages) -> Any:
+def _ocr_renderer(page: pdfium.PdfPage, policy: Policy, info: PageImages) -> Any:
+    """The page rendered for OCR, on demand; to be called while the page is open."""
+
     def render() -> Image.Image:
-        page = pdf[index]
+        scale = policy.ocr.render_dpi / PT_PER_INCH
+        longest = max(info.size_pt) * scale
+        if longest > 6000:
+            scale *= 6000 / longest
+        bitmap = page.render(scale=scale, grayscale=True)
         try:
-            scale = policy.ocr.render_dpi / PT_PER_INCH
-            longest = max(info.size_pt) * scale
-            if longest > 6000:
-                scale *= 6000 / longest
-            bitmap = page.render(scale=scale, grayscale=True)
-            try:
-                return bitmap.to_pil().convert("L")
-            finally:
-                bitmap.close()
+            return bitmap.to_pil().convert("L")
         finally:
-            page.close()
+            bitmap.close()
 
     return render
 
@@ -357,28 +355,23 @@ def _check_image_dpi(info: PageImages, ctx: ScanContext) -> None:
         )
 
 
-def check_page(
-    pdf: pdfium.PdfDocument, index: int, info: PageImages, kind: str, ctx: ScanContext
-) -> PageInfo:
-    """The scan checks on one scan (or mixed) page; its dpi is that of its largest image."""
+def check_page(page: pdfium.PdfPage, info: PageImages, kind: str, ctx: ScanContext) -> PageInfo:
+    """The scan checks on one scan (or mixed) page, open (the caller surveyed it and closes it);
+    its dpi is that of its largest image."""
     policy = ctx.policy
     long_side = policy.legibility.analysis_long_side_px
     significant = info.significant()
     main = significant[0] if significant else max(info.images, key=lambda i: i.share)
     raster: Raster | None = None
     residual, swapped, analysed = 0.0, False, "render"
-    page = pdf[index]
-    try:
-        if len(significant) <= 1:
-            raw = next((obj for n, (obj, _) in enumerate(_images(page), start=1) if n == main.number), None)
-            decoded = _image_raster(page, main, raw, long_side) if raw is not None else None
-            if decoded is not None:
-                raster, residual, swapped = _displayed(decoded, main, info.rotation)
-                analysed = "image"
-        if raster is None:
-            raster = _render_raster(page, info, main, any(i.colour for i in info.images), long_side)
-    finally:
-        page.close()
+    if len(significant) <= 1:
+        raw = next((obj for n, (obj, _) in enumerate(_images(page), start=1) if n == main.number), None)
+        decoded = _image_raster(page, main, raw, long_side) if raw is not None else None
+        if decoded is not None:
+            raster, residual, swapped = _displayed(decoded, main, info.rotation)
+            analysed = "image"
+    if raster is None:
+        raster = _render_raster(page, info, main, any(i.colour for i in info.images), long_side)
     _check_image_dpi(info, ctx)
     dpi_x, dpi_y = main.dpi
     if swapped:
@@ -397,7 +390,7 @@ def check_page(
         ctx,
         size_mm=_judge_scale(info, main, ctx),
         bilevel=main.bilevel,
-        ocr_image=_ocr_renderer(pdf, index, policy, info),
+        ocr_image=_ocr_renderer(page, policy, info),
         extra=extra,
         check_dpi=False,
         skew_offset=residual,
@@ -418,33 +411,40 @@ def check_scan_pages(
     pages: list[PageInfo] = []
     try:
         for index in range(len(pdf)):
+            # Each page is loaded once, for the survey and the checks.
             page = pdf[index]
             try:
-                info = survey_page(page, index + 1)
+                pages.append(_check_one(page, index, policy, ctx, visible_glyphs))
             finally:
                 page.close()
-            glyphs = (
-                visible_glyphs[index]
-                if visible_glyphs is not None and index < len(visible_glyphs)
-                else info.visible_text_objects
-            )
-            kind = page_kind(info.coverage, glyphs, policy.scan, info.path_objects)
-            judged_as_scan = kind == "scan" or (
-                kind == "mixed" and info.coverage >= policy.scan.mixed_scan_coverage
-            )
-            if judged_as_scan and info.images:
-                pages.append(check_page(pdf, index, info, kind, ctx))
-            else:
-                pages.append(
-                    PageInfo(
-                        number=index + 1,
-                        kind=kind,
-                        metrics={
-                            "image_coverage": round(info.coverage, 4),
-                            "page_size_mm": [round(v, 1) for v in info.size_mm],
-                        },
-                    )
-                )
     finally:
         pdf.close()
     return pages
+
+
+def _check_one(
+    page: pdfium.PdfPage,
+    index: int,
+    policy: Policy,
+    ctx: ScanContext,
+    visible_glyphs: Sequence[int | None] | None,
+) -> PageInfo:
+    """Survey one page, decide its kind, and run the scan checks when it is judged a scan."""
+    info = survey_page(page, index + 1)
+    glyphs = (
+        visible_glyphs[index]
+        if visible_glyphs is not None and index < len(visible_glyphs)
+        else info.visible_text_objects
+    )
+    kind = page_kind(info.coverage, glyphs, policy.scan, info.path_objects)
+    judged_as_scan = kind == "scan" or (kind == "mixed" and info.coverage >= policy.scan.mixed_scan_coverage)
+    if judged_as_scan and info.images:
+        return check_page(page, info, kind, ctx)
+    return PageInfo(
+        number=index + 1,
+        kind=kind,
+        metrics={
+            "image_coverage": round(info.coverage, 4),
+            "page_size_mm": [round(v, 1) for v in info.size_mm],
+        },
+    )
