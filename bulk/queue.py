@@ -49,7 +49,6 @@ from ..settings import Settings
 from ..workers.broker import BULK, build_broker
 from ..workers.bulk import ACTOR, BULK_TTL_S, messages_key, policy_key, results_key
 from ..workers.keys import Keys
-from . import replay
 from .runner import BackendUnavailable, Job, Outcome
 
 _READ_BATCH = 500
@@ -211,7 +210,7 @@ class QueueBackend:
             pass
         else:  # decided by name, size or type alone: nothing to parse, nothing to send
             with self._lock:
-                self._ready.append((job, Outcome(report.to_dict(), None, [], 0)))
+                self._ready.append((job, Outcome(report.to_dict(), None, "[]", 0)))
             return
         self._tickets += 1
         ticket = str(self._tickets)
@@ -275,7 +274,7 @@ class QueueBackend:
                 if "error" in fields:
                     out.append((job, Outcome(None, f"worker: {fields['error']}")))
                     continue
-                record = replay.loads(fields["record"]) if fields.get("record") else None
+                record = fields.get("record") or None
                 out.append(
                     (job, Outcome(json.loads(fields["report"]), None, record, int(fields.get("checks", 0))))
                 )

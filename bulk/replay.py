@@ -216,31 +216,32 @@ class _FailedPool:
 
 def _recorded_check(
     path: Path, name: str, policy: Policy, lang: str, pool: Any, sha256: str | None
-) -> tuple[dict[str, Any], Record | None, int]:
+) -> tuple[dict[str, Any], str | None, int]:
     recorder = RecordingPool(pool)
     report = pipeline.validate_file(
         path, policy, name=name, lang=lang, pool=cast(SandboxPool, recorder), sha256=sha256
     )
-    return report.to_dict(), recorder.result(), recorder.calls
+    record = recorder.result()
+    return report.to_dict(), dumps(record) if record is not None else None, recorder.calls
 
 
 def _check_in_child(
     path: Path, name: str, policy: Policy, lang: str, sha256: str | None
-) -> tuple[dict[str, Any], Record | None, int]:
+) -> tuple[dict[str, Any], str | None, int]:
     return _recorded_check(path, name, policy, lang, _HerePool(), sha256)
 
 
 def check_file(
     path: Path, name: str, policy: Policy, lang: str, pool: SandboxPool, sha256: str | None = None
-) -> tuple[dict[str, Any], Record | None, int]:
-    """A fresh check, recorded: (report, record or None, sandbox runs).
+) -> tuple[dict[str, Any], str | None, int]:
+    """A fresh check, recorded: (report, the record as JSON text or None, sandbox runs).
 
     The whole check — the parse, the name and outline checks, the report, the record — runs in
     one sandbox child, so the process that drives a bulk run spends almost nothing per file.
     When the child is killed (memory, time) or crashes, the report is built here from that
     failure exactly as `validate_file` builds it, and the failure is what gets recorded."""
     try:
-        result: tuple[dict[str, Any], Record | None, int] = pool.run(
+        result: tuple[dict[str, Any], str | None, int] = pool.run(
             _check_in_child, (path, name, policy, lang, sha256), policy.sandbox.time_limit_seconds
         )
     except SandboxError as exc:

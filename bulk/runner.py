@@ -64,7 +64,7 @@ class Job:
 class Outcome:
     report: dict[str, Any] | None
     error: str | None = None
-    record: replay.Record | None = None
+    record: str | None = None  # JSON text of the replay record
     checks: int = 0  # sandbox runs this outcome cost
 
 
@@ -267,7 +267,7 @@ class Runner:
 
     def _finish(self, backend: Backend, job: Job, outcome: Outcome) -> None:
         if outcome.record is not None:
-            self.store.put_content(job.content_key, replay.dumps(outcome.record))
+            self.store.put_content(job.content_key, outcome.record)
         self.stats.fresh += 1
         if outcome.checks:
             self.stats.checked += 1
@@ -277,8 +277,9 @@ class Runner:
         waiting = self._waiting.pop(job.content_key, [])
         self._parked -= len(waiting)
         if outcome.record is not None:
+            record = replay.loads(outcome.record) if waiting else []
             for item, mat in waiting:
-                self._replay(item, mat, outcome.record)
+                self._replay(item, mat, record)
         elif waiting:  # nothing to replay from: the next copy is checked afresh, the rest wait again
             (item, mat), rest = waiting[0], waiting[1:]
             self._waiting[job.content_key] = rest

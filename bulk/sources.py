@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import hashlib
 import json
 import os
@@ -45,7 +46,7 @@ class Item:
     member: ZipEntry | None = None  # in a ZIP (extracted when materialised)
     error: str | None = None  # why this entry cannot be read (a bad manifest row, a missing file)
 
-    @property
+    @functools.cached_property
     def key(self) -> bytes:
         """Identity of this entry within a run: its source, its path and its filing."""
         return item_key(self.source, self.path, self.filing_id)

@@ -178,7 +178,7 @@ def declare(rt: Runtime) -> dict[str, Any]:
         return {
             "ticket": ticket,
             "report": json.dumps(report, ensure_ascii=False),
-            "record": replay.dumps(record) if record is not None else "",
+            "record": record or "",
             "checks": str(runs),
         }
 
