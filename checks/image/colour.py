@@ -22,6 +22,11 @@ from .raster import Raster
 BILEVEL_MODES = ("1",)
 
 
+def _histogram(pixels: np.ndarray, channel: int = 0, mask: np.ndarray | None = None) -> np.ndarray:
+    """Counts of each level 0–255 of one channel of a uint8 image, where `mask` is set."""
+    return cv2.calcHist([pixels], [channel], mask, [256], [0, 256]).ravel().astype(np.int64)
+
+
 def _percentile(hist: np.ndarray, q: float) -> float:
     cdf = np.cumsum(hist)
     return float(np.searchsorted(cdf, q / 100 * cdf[-1])) if cdf[-1] else 255.0
@@ -49,10 +54,14 @@ def classify(raster: Raster, policy: Colour, bilevel: bool = False) -> ColourRes
     rgb = raster.rgb
     grey = raster.grey
     # The tint is a page-wide figure: every fourth pixel in each direction is plenty.
-    sample_grey, sample_rgb = grey[::4, ::4], rgb[::4, ::4]
-    light = sample_grey >= _percentile(np.bincount(sample_grey.ravel(), minlength=256), 80)
-    pixels = sample_rgb[light]
-    tint = np.array([_percentile(np.bincount(pixels[:, c], minlength=256), 50) for c in range(3)])
+    sample_grey = np.ascontiguousarray(grey[::4, ::4])
+    sample_rgb = np.ascontiguousarray(rgb[::4, ::4])
+    # The light part of the sample as a mask for OpenCV's histograms (no copies of its pixels).
+    # v >= p is v > p - 1 for whole-number levels
+    _, light = cv2.threshold(
+        sample_grey, _percentile(_histogram(sample_grey), 80) - 1, 255, cv2.THRESH_BINARY
+    )
+    tint = np.array([_percentile(_histogram(sample_rgb, c, light), 50) for c in range(3)])
     gains = 255.0 / np.maximum(tint.astype(np.float32), 32.0)
     ramp = np.arange(256, dtype=np.float32)
     # Per-channel gain with saturation through lookup tables: no float copy of the page.
@@ -64,8 +73,8 @@ def classify(raster: Raster, policy: Colour, bilevel: bool = False) -> ColourRes
     # Colour fringes along black strokes and JPEG chroma noise are thinner than a source pixel
     # or two; the pixel-area averaging down to the analysis raster already washes them out, while
     # a seal's rings and a signature's strokes keep their colour.
-    mask = chroma > policy.chroma_threshold
-    share = float(mask.mean())
+    _, mask = cv2.threshold(chroma, policy.chroma_threshold, 1, cv2.THRESH_BINARY)
+    share = cv2.countNonZero(mask) / mask.size
     kind = "colour" if share >= policy.colour_pixel_share else "grey"
     tint_rgb = (int(tint[0]), int(tint[1]), int(tint[2]))
     return ColourResult(kind, True, share, tint_rgb)
