@@ -275,7 +275,7 @@ class Lexicon:
         """Weighted tokens of a title or a file name (give `filename=True` for names)."""
         return self._tokens(text, filename)
 
-    @lru_cache(maxsize=4096)  # noqa: B019 — a lexicon lives as long as its policy
+    @lru_cache(maxsize=1024)  # noqa: B019 — a lexicon lives as long as its policy
     def _tokens(self, text: str, filename: bool) -> Tokens:
         if filename:
             text = _strip_extension(text)
@@ -354,7 +354,7 @@ def _one_edit(a: str, b: str) -> bool:
     return a[i:] == b[i + 1 :]
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)  # bounded small: a bulk run replays millions of names
 def token_similarity(a: Token, b: Token) -> float:
     ka, _, ca = a
     kb, _, cb = b
