@@ -1,7 +1,7 @@
 """Bulk re-validation figures: scaling, duplicate skip rate, driver memory, queue overhead, costs.
 
 1. files/s of `courtdoc revalidate` with --jobs 1 and --jobs 2 on the same archive without
-   copies (every file is checked);
+   copies (every file is checked); then the same on the real documents of ../shared/corpus;
 2. the duplicate-content skip rate on the mixed archive (a fifth of its files are copies);
 3. the driver's peak resident memory (VmHWM of the revalidate process) on 2,000, 20,000 and
    40,000 files (ZIP archives, mostly copies so the larger runs stay short: memory is the point);
@@ -111,6 +111,29 @@ def scaling(archive: Path, policy: Path, tmp: Path, n: int) -> dict[int, dict[st
         )
     print(f"   speed-up 2 vs 1 process: {two['files_per_s'] / one['files_per_s']:.2f}x")
     return runs
+
+
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+def corpus_scaling(policy: Path, tmp: Path) -> None:
+    """The same figure on real documents: every file of ../shared/corpus (word-processor, scanner
+    and PDF-producer output, .doc conversions included), each content checked once."""
+    if not CORPUS.is_dir():
+        print(f"\n1b. skipped: no corpus at {CORPUS}")
+        return
+    runs = {}
+    for jobs in (1, 2):
+        runs[jobs] = revalidate(
+            [str(CORPUS), "--policy", str(policy), "--out", str(tmp / f"corpus{jobs}"), "--jobs", str(jobs)]
+        )
+    print(f"\n1b. local scaling on the real documents of {CORPUS} ({runs[1]['written']} files)")
+    for jobs, r in runs.items():
+        print(
+            f"   --jobs {jobs}: {r['files_per_s']:7.2f} files/s  ({r['seconds']:.1f} s in the run, "
+            f"{r['wall_s']:.1f} s wall, command CPU {r['driver_cpu_s']:.1f} s)"
+        )
+    print(f"   speed-up 2 vs 1 process: {runs[2]['files_per_s'] / runs[1]['files_per_s']:.2f}x")
 
 
 def duplicates(tmp: Path, policy: Path, n: int) -> None:
@@ -271,7 +294,7 @@ def main() -> int:
         "--policy", type=Path, default=None, help="policy for the per-format costs (default: shipped)"
     )
     parser.add_argument("--skip-queue", action="store_true")
-    parser.add_argument("--only", choices=("scaling", "memory", "queue", "formats"), help="one part only")
+    parser.add_argument("--only", choices=("scaling", "corpus", "memory", "queue", "formats"), help="one part only")
     args = parser.parse_args()
     from courtdoc.policy import DEFAULT_POLICY_PATH
 
@@ -285,6 +308,8 @@ def main() -> int:
         part = args.only
         if part in (None, "scaling", "queue"):
             runs = scaling(archive, fast, tmp, args.files)
+        if part in (None, "scaling", "corpus"):
+            corpus_scaling(fast, tmp)
         if part in (None, "scaling"):
             duplicates(tmp, fast, 2000)
         if part in (None, "memory"):

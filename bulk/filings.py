@@ -56,20 +56,30 @@ def _read_line(fh: Any, pos: int, length: int) -> dict[str, Any]:
     return data
 
 
-def _filing_groups(db: sqlite3.Connection) -> Iterator[tuple[str, list[tuple[int, int]]]]:
-    """(filing, [(pos, len) of its lines]) in filing order."""
-    current: str | None = None
-    spans: list[tuple[int, int]] = []
-    for filing, pos, length in db.execute(
-        "SELECT filing, pos, len FROM done WHERE filing IS NOT NULL ORDER BY filing, item"
+@dataclass
+class _Group:
+    filing: str
+    spans: list[tuple[int, int]]  # (pos, len) of its lines, at most MAX_FILING_FILES + 1
+    files: int = 0
+    bad: int = 0  # files rejected or unreadable
+
+
+def _filing_groups(db: sqlite3.Connection) -> Iterator[_Group]:
+    """The run's filings in filing order; a group too large to judge keeps only its counts."""
+    group: _Group | None = None
+    for filing, pos, length, verdict in db.execute(
+        "SELECT filing, pos, len, verdict FROM done WHERE filing IS NOT NULL ORDER BY filing, item"
     ):
-        if filing != current:
-            if current is not None:
-                yield current, spans
-            current, spans = filing, []
-        spans.append((pos, length))
-    if current is not None:
-        yield current, spans
+        if group is None or filing != group.filing:
+            if group is not None:
+                yield group
+            group = _Group(filing, [])
+        group.files += 1
+        group.bad += verdict != "accept"
+        if len(group.spans) <= MAX_FILING_FILES:
+            group.spans.append((pos, length))
+    if group is not None:
+        yield group
 
 
 def _name(line: dict[str, Any]) -> str:
@@ -127,12 +137,6 @@ def judge(lines: list[dict[str, Any]], filing: str, policy: Policy, lang: str) -
     file_verdicts = [ln["report"]["verdict"] if ln.get("report") else "error" for ln in lines]
     from_files = "accept" if all(v == "accept" for v in file_verdicts) else "reject"
     out: dict[str, Any] = {"filing_id": filing, "files": files}
-    if len(lines) > MAX_FILING_FILES:
-        out.update(
-            verdict=from_files,
-            not_judged=f"{len(lines)} files: more than {MAX_FILING_FILES}, not judged as one filing",
-        )
-        return out
     try:
         metadata = metadata_of(lines)
     except MetadataError as exc:
@@ -150,6 +154,17 @@ def judge(lines: list[dict[str, Any]], filing: str, policy: Policy, lang: str) -
     return out
 
 
+def _too_large(group: _Group) -> dict[str, Any]:
+    """A folder of more files than any filing (a flat archive folder, say): its files' verdicts
+    are counted, its files not listed, and the filing rules not run."""
+    return {
+        "filing_id": group.filing,
+        "file_count": group.files,
+        "verdict": "reject" if group.bad else "accept",
+        "not_judged": f"{group.files} files: more than {MAX_FILING_FILES}, not judged as one filing",
+    }
+
+
 def write(out: Path, db: sqlite3.Connection, results: Path, policy: Policy, lang: str) -> FilingCounts:
     """Judge every filing of the run; rewrite filings.jsonl and the index's `filings` table."""
     db.executescript(_FILINGS_SCHEMA)
@@ -160,8 +175,12 @@ def write(out: Path, db: sqlite3.Connection, results: Path, policy: Policy, lang
         db.execute("DELETE FROM filings")
         db.execute("DELETE FROM filing_rules")
         with open(results, "rb") as res, open(tmp, "w", encoding="utf-8") as fh:
-            for filing, spans in _filing_groups(db):
-                line = judge([_read_line(res, p, n) for p, n in spans], filing, policy, lang)
+            for group in _filing_groups(db):
+                filing = group.filing
+                if group.files > MAX_FILING_FILES:
+                    line = _too_large(group)
+                else:
+                    line = judge([_read_line(res, p, n) for p, n in group.spans], filing, policy, lang)
                 fh.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
                 rules = sorted({(f["rule"], f["severity"]) for f in line.get("findings", [])})
                 judged = "not_judged" not in line

@@ -137,3 +137,24 @@ def test_malformed_declared_cell_is_reported_not_fatal(tmp_path: Path, filings: 
     assert line["not_judged"].startswith("metadata: declared of ")
     assert line["verdict"] in ("accept", "reject")
     assert json.loads((out / "summary.json").read_text())["filings"]["not_judged"] == 1
+
+
+def test_a_folder_larger_than_any_filing_is_counted_not_judged(
+    tmp_path: Path, generated: dict[str, Path], bulk_pool: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(bulk_filings, "MAX_FILING_FILES", 2)
+    sheet = generated["Расчёт суммы иска.xlsx"].read_bytes()
+    for name in ("Расчёт 1.xlsx", "Расчёт 2.xlsx", "Расчёт 3.xlsx"):
+        _write(tmp_path / "archive" / "2025" / name, sheet)  # copies: filing.duplicate if judged
+    _write(tmp_path / "archive" / "F-small" / "Расчёт.xlsx", sheet)
+    out = tmp_path / "out"
+    run_here([tmp_path / "archive"], out, DEFAULT_POLICY_PATH, bulk_pool)
+    judged = _filing_lines(out)
+    assert judged["2025"] == {
+        "filing_id": "2025",
+        "file_count": 3,
+        "verdict": "accept",
+        "not_judged": "3 files: more than 2, not judged as one filing",
+    }
+    assert judged["F-small"]["verdict"] == "accept" and "not_judged" not in judged["F-small"]
+    assert json.loads((out / "summary.json").read_text())["filings"]["not_judged"] == 1
