@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from courtdoc.checks.findings import Issues
 from courtdoc.checks.image import dpi as dpi_mod
+from courtdoc.checks.image import legibility
 from courtdoc.checks.image.page import ScanContext, check_scan_page
 from courtdoc.checks.image.raster import decode_jpeg, pil_to_array
 from courtdoc.checks.image.scan import check_jpeg_file
@@ -234,6 +235,28 @@ def test_analysis_decode_is_reduced() -> None:
     raster = decode_jpeg(generated() / "jpeg" / "a4_600dpi.jpg", POLICY.legibility.analysis_long_side_px)
     assert max(raster.size) == POLICY.legibility.analysis_long_side_px
     assert raster.source_size == (4961, 7016)
+
+
+def test_percentiles_by_counting_match_the_histogram() -> None:
+    """The counting search gives the histogram's percentile on every kind of level distribution."""
+    rng = np.random.default_rng(7)
+    images = [
+        np.full((40, 30), 255, np.uint8),  # white paper: everything at the top level
+        np.zeros((40, 30), np.uint8),
+        rng.integers(0, 256, (50, 70), dtype=np.uint8),
+        np.clip(rng.normal(2, 1.5, (60, 60)), 0, 255).astype(np.uint8),  # small differences
+        np.clip(rng.normal(230, 20, (60, 60)), 0, 255).astype(np.uint8),  # grey paper
+        np.where(rng.random((80, 80)) < 0.2, 40, 250).astype(np.uint8),  # two levels
+    ]
+    for pixels in images:
+        hist = np.bincount(pixels.ravel(), minlength=256)
+        for q in (50, 80, 90, 95, 100):
+            for lower in (-1, 0, 6, 39, 40, 254, 255):
+                above = hist.copy()
+                above[: lower + 1] = 0
+                expected = legibility._percentile(above, q) if above.any() else None
+                for gallop in (False, True):
+                    assert legibility._level(pixels, q, lower, gallop) == expected, (q, lower, gallop)
 
 
 # --- OCR -----------------------------------------------------------------------------------------

@@ -251,7 +251,7 @@ def measure(raster: Raster) -> Measures:
         near = cv2.dilate(ink.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
         magnitude = cv2.magnitude(gx[near].astype(np.float32), gy[near].astype(np.float32))
         # Sobel of a unit step is 4; quarter-level bins are fine enough for a percentile.
-        levels = np.minimum(magnitude.ravel(), 4 * 255).astype(np.int32)
+        levels = np.minimum(magnitude.ravel(), 4 * 255).astype(np.intp)  # what bincount counts in
         sharpness = _percentile(np.bincount(levels, minlength=4 * 256), 90) / 4.0 / contrast
 
     skew, pitch = _lines(ink, np.random.default_rng(0)) if marks >= 30 else (None, None)
