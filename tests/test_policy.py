@@ -102,3 +102,28 @@ def test_an_off_rule_is_not_reported(tmp_path: Path) -> None:
         ("file.empty", "reject"),
         ("name.generic", "warn"),
     }
+
+
+def test_a_policy_is_unpickled_once_per_process() -> None:
+    """Every check sends the policy to a sandbox child; the child unpickles it once and reuses
+    that object (and what is compiled once per policy), while a changed policy is its own."""
+    import dataclasses
+    import pickle
+
+    from courtdoc.policy import Policy
+    from courtdoc.sandbox import SandboxPool
+
+    policy = default_policy()
+    changed = dataclasses.replace(policy, rules={**policy.rules, "doc.unsupported": "reject"})
+    first, again = pickle.loads(pickle.dumps(policy)), pickle.loads(pickle.dumps(policy))
+    assert first is again and first == policy
+    other = pickle.loads(pickle.dumps(changed))
+    assert other is not first and other == changed
+    pool = SandboxPool(1, policy.sandbox.memory_limit_mb, 10_000)
+    try:
+        severities = [
+            pool.run(Policy.severity, (p, "doc.unsupported"), 30) for p in (policy, changed, policy)
+        ]
+    finally:
+        pool.close()
+    assert severities == [policy.rules["doc.unsupported"], "reject", policy.rules["doc.unsupported"]]
