@@ -46,8 +46,10 @@ PRELOAD_MODULES = [
 # Libraries that log recoverable damage ("incorrect startxref pointer") to stderr; the
 # damage that matters becomes a finding, so their chatter is silenced in the children.
 _QUIET_LOGGERS = ("pypdf", "pdfminer", "PIL")
-# Parent-side sampling of the child's /proc: first after 5 ms, then every 50 ms at most.
-_FIRST_SAMPLE_S = 0.005
+# Parent-side sampling of the child's /proc: first after 20 ms, then every 50 ms at most. Most
+# checks answer sooner and cost no sample (each is a /proc read in the parent); a child that
+# fills its address space needs longer than that, and reports its own peak when it answers.
+_FIRST_SAMPLE_S = 0.02
 _MAX_SAMPLE_S = 0.05
 # A child killed by a signal while its address space was above this share of the limit ran out
 # of memory (an idle child with the preloaded libraries maps about a quarter of the default limit).
