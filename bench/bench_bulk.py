@@ -1,7 +1,8 @@
 """Bulk re-validation figures: scaling, duplicate skip rate, driver memory, queue overhead, costs.
 
 1. files/s of `courtdoc revalidate` with --jobs 1 and --jobs 2 on the same archive without
-   copies (every file is checked); then the same on the real documents of ../shared/corpus;
+   copies (every file is checked); then on document-sized generated files, and on the real
+   documents of ../shared/corpus;
 2. the duplicate-content skip rate on the mixed archive (a fifth of its files are copies);
 3. the driver's peak resident memory (VmHWM of the revalidate process) on 2,000, 20,000 and
    40,000 files (ZIP archives, mostly copies so the larger runs stay short: memory is the point);
@@ -96,14 +97,24 @@ def _fast_policy(path: Path, tmp: Path) -> Path:
     return out
 
 
-def scaling(archive: Path, policy: Path, tmp: Path, n: int) -> dict[int, dict[str, Any]]:
+def scaling(
+    archive: Path, policy: Path, tmp: Path, n: int, label: str = "1. local scaling"
+) -> dict[int, dict[str, Any]]:
     runs = {}
     for jobs in (1, 2):
         runs[jobs] = revalidate(
-            [str(archive), "--policy", str(policy), "--out", str(tmp / f"jobs{jobs}"), "--jobs", str(jobs)]
+            [
+                str(archive),
+                "--policy",
+                str(policy),
+                "--out",
+                str(tmp / f"{archive.name}-jobs{jobs}"),
+                "--jobs",
+                str(jobs),
+            ]
         )
     one, two = runs[1], runs[2]
-    print(f"\n1. local scaling, {n} files, no copies")
+    print(f"\n{label}, {n} files, no copies")
     for jobs, r in runs.items():
         print(
             f"   --jobs {jobs}: {r['files_per_s']:7.1f} files/s  ({r['seconds']:.1f} s in the run, "
@@ -294,7 +305,9 @@ def main() -> int:
         "--policy", type=Path, default=None, help="policy for the per-format costs (default: shipped)"
     )
     parser.add_argument("--skip-queue", action="store_true")
-    parser.add_argument("--only", choices=("scaling", "corpus", "memory", "queue", "formats"), help="one part only")
+    parser.add_argument(
+        "--only", choices=("scaling", "corpus", "memory", "queue", "formats"), help="one part only"
+    )
     args = parser.parse_args()
     from courtdoc.policy import DEFAULT_POLICY_PATH
 
@@ -308,6 +321,17 @@ def main() -> int:
         part = args.only
         if part in (None, "scaling", "queue"):
             runs = scaling(archive, fast, tmp, args.files)
+        if part in (None, "scaling"):
+            documents = gen.generate(
+                tmp / "documents", args.files // 2, seed=5, duplicate_share=0.0, documents=True
+            )
+            scaling(
+                documents,
+                fast,
+                tmp,
+                args.files // 2,
+                "1a. local scaling on document-sized files (3-page PDFs, 60-paragraph DOCX, A4 scans at 200 dpi)",
+            )
         if part in (None, "scaling", "corpus"):
             corpus_scaling(fast, tmp)
         if part in (None, "scaling"):
