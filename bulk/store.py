@@ -7,14 +7,16 @@
 - `results.jsonl` gets whole lines only: each is one `os.write` of one line ending in a newline,
   on a file opened for appending. A process killed at any moment leaves complete lines plus at
   most one partial last line, which the next run truncates.
+- `records.log` gets, the same way, one line per recorded content check (`replay`): its key, a
+  tab, the record's JSON. A record is appended before the line that used it, so after a kill
+  the files never hold a line whose content record is lost; no content is checked twice across
+  a crash except those in flight.
 - `index.sqlite` (WAL) lists the finished items with where their line sits in results.jsonl
-  (for resuming, the summary and the filing verdicts) and the recorded content checks (`replay`). It stores the byte offset of results.jsonl it reflects;
-  lines written after that offset (the index commits lazily) are read back on the next start.
-  A content record is committed before the line that used it is written, so no content is
-  checked twice across a crash except those in flight. Commits are not synced to disk: the
-  index is a cache of results.jsonl, rebuilt from it when it is of an earlier layout or
-  damaged (a power loss may do that); what such a rebuild loses is recorded contents, whose
-  next copies are then checked afresh.
+  (for resuming, the summary and the filing verdicts) and the recorded contents. It stores the
+  byte offsets of both files it reflects; what was appended after them (the index commits
+  lazily, every half second) is read back on the next start. Commits are not synced to disk:
+  the index is a cache of the two files, rebuilt from them when it is of an earlier layout or
+  damaged (a power loss may do that).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from .sources import item_key
 log = structlog.get_logger("courtdoc.bulk")
 
 RESULTS = "results.jsonl"
+RECORDS = "records.log"
 INDEX = "index.sqlite"
 RUN = "run.json"
 LOCK = ".lock"
@@ -94,6 +97,34 @@ def facts(line: dict[str, Any]) -> LineFacts:
     )
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    """One append of whole bytes (a regular file takes them in one write; loop if not)."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _complete_size(path: Path) -> int:
+    """The file's size after cutting a partial last line (a write a kill interrupted)."""
+    size = path.stat().st_size if path.exists() else 0
+    if not size:
+        return 0
+    with open(path, "rb+") as fh:
+        end = size
+        while end > 0:
+            step = min(65_536, end)
+            fh.seek(end - step)
+            nl = fh.read(step).rfind(b"\n")
+            if nl >= 0:
+                end = end - step + nl + 1
+                break
+            end -= step
+        if end != size:
+            fh.truncate(end)
+    return end
+
+
 def encode_line(line: dict[str, Any]) -> bytes:
     return (json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
@@ -133,6 +164,7 @@ class RunStore:
             shutil.rmtree(self.tmp_dir, ignore_errors=True)
             self.tmp_dir.mkdir()
             self.results_path = out / RESULTS
+            self.records_path = out / RECORDS
             try:
                 self.resumed_lines = self._open_index()
             except sqlite3.DatabaseError as exc:  # damaged (say, by a power loss): rebuild it
@@ -140,6 +172,7 @@ class RunStore:
                 self._set_aside_index(exc)
                 self.resumed_lines = self._open_index()
             self._fd = os.open(self.results_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            self._records_fd = os.open(self.records_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         except BaseException:
             self._release_lock()
             raise
@@ -208,24 +241,9 @@ class RunStore:
         return str(row[0]) if row else default
 
     def _recover(self) -> int:
-        """Truncate a partial last line, then index lines the index has not seen; returns the lines."""
-        path = self.results_path
-        size = path.stat().st_size if path.exists() else 0
-        if size:
-            with open(path, "rb+") as fh:
-                end = size
-                while end > 0:
-                    step = min(65_536, end)
-                    fh.seek(end - step)
-                    block = fh.read(step)
-                    nl = block.rfind(b"\n")
-                    if nl >= 0:
-                        end = end - step + nl + 1
-                        break
-                    end -= step
-                if end != size:
-                    fh.truncate(end)
-                    size = end
+        """Truncate partial last lines, then index the records and lines the index has not seen;
+        returns the lines it holds."""
+        size = _complete_size(self.results_path)
         offset = int(self._meta("results_offset", "0"))
         if offset > size:  # the index is ahead of the file (lost writes): rebuild it
             self.db.execute("BEGIN")
@@ -233,16 +251,28 @@ class RunStore:
             self.db.execute("DELETE FROM done_rules")
             self.db.execute("COMMIT")
             offset = 0
+        records_size = _complete_size(self.records_path)
+        records_offset = int(self._meta("records_offset", "0"))
+        if records_offset > records_size:
+            records_offset = 0
+        self.db.execute("BEGIN")
+        if records_offset < records_size:
+            with open(self.records_path, "rb") as fh:
+                fh.seek(records_offset)
+                for raw in fh:
+                    key, _, record = raw.decode("utf-8").rstrip("\n").partition("\t")
+                    self.db.execute(
+                        "INSERT OR REPLACE INTO contents (key, record) VALUES (?, ?)", (key, record)
+                    )
         if offset < size:
-            self.db.execute("BEGIN")
-            with open(path, "rb") as fh:
+            with open(self.results_path, "rb") as fh:
                 fh.seek(offset)
                 for raw in fh:
                     self._index(facts(json.loads(raw)), offset, len(raw))
                     offset += len(raw)
-            self._set_offset(offset)
-            self.db.execute("COMMIT")
-        self.offset = offset
+        self.offset, self.records_offset = offset, records_size
+        self._set_offset()
+        self.db.execute("COMMIT")
         return int(self.db.execute("SELECT COUNT(*) FROM done").fetchone()[0])
 
     # --- the index -----------------------------------------------------------------------------
@@ -259,8 +289,11 @@ class RunStore:
                 [(f.item, rule, sev) for rule, sev in f.rules],
             )
 
-    def _set_offset(self, offset: int) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES ('results_offset', ?)", (str(offset),))
+    def _set_offset(self) -> None:
+        self.db.executemany(
+            "INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)",
+            [("results_offset", str(self.offset)), ("records_offset", str(self.records_offset))],
+        )
 
     def is_done(self, item: bytes) -> bool:
         return self.db.execute("SELECT 1 FROM done WHERE item=?", (item,)).fetchone() is not None
@@ -270,22 +303,20 @@ class RunStore:
         return str(row[0]) if row else None
 
     def put_content(self, key: str, record: str) -> None:
-        """Kept for good at once: before any line that relied on it is written (one commit with
-        the lines indexed since the last)."""
+        """Kept before any line that relied on it is written: appended to records.log (read
+        back on the next start, like the lines), then indexed with the next commit."""
+        _write_all(self._records_fd, f"{key}\t{record}\n".encode())
+        self.records_offset = os.lseek(self._records_fd, 0, os.SEEK_END)
         if not self._in_tx:
             self.db.execute("BEGIN")
             self._in_tx = True
         self.db.execute("INSERT OR REPLACE INTO contents (key, record) VALUES (?, ?)", (key, record))
-        self._commit()
 
     # --- results -------------------------------------------------------------------------------
 
     def append(self, line: dict[str, Any]) -> LineFacts:
         data = encode_line(line)
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
+        _write_all(self._fd, data)
         pos = self.offset
         self.offset += len(data)
         f = facts(line)
@@ -299,7 +330,7 @@ class RunStore:
 
     def _commit(self) -> None:
         if self._in_tx:
-            self._set_offset(self.offset)
+            self._set_offset()
             self.db.execute("COMMIT")
             self._in_tx = False
         self._last_commit = time.monotonic()
@@ -307,6 +338,7 @@ class RunStore:
     def finish(self) -> None:
         """Make everything durable (end of a run or an orderly stop)."""
         self._commit()
+        os.fsync(self._records_fd)
         os.fsync(self._fd)
 
     def write_stats(self, stats: dict[str, Any]) -> None:
@@ -328,6 +360,8 @@ class RunStore:
             self._commit()
         with contextlib.suppress(OSError):
             os.close(self._fd)
+        with contextlib.suppress(OSError):
+            os.close(self._records_fd)
         with contextlib.suppress(sqlite3.Error):
             self.db.close()
         shutil.rmtree(self.tmp_dir, ignore_errors=True)

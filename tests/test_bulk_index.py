@@ -38,10 +38,15 @@ def test_a_damaged_index_is_set_aside_and_rebuilt(
     index = out / "index.sqlite"
     index.write_bytes(b"this is not a database" * 100)
     stats, totals = run_here([small_archive], out, bulk_policy, bulk_pool)
-    # Every line is known again from results.jsonl; only the recorded contents are gone, and no
-    # file is left to check, so none was checked.
+    # Every line is known again from results.jsonl, and no file is left to check.
     assert stats.fresh == 0 and stats.replayed == 0
     assert stats.already_done == totals["files"] == 400
     assert list(out.glob("index.sqlite.damaged-*"))
+    # The recorded contents came back from records.log: copies would still be replayed.
+    records = (out / "records.log").read_bytes().count(b"\n")
+    db = sqlite3.connect(out / "index.sqlite")
+    assert records > 200
+    assert db.execute("SELECT COUNT(*) FROM contents").fetchone()[0] == records
+    db.close()
     assert (out / "summary.json").read_bytes() == (small_reference / "summary.json").read_bytes()
     assert (out / bulk_filings.FILINGS).read_bytes() == (small_reference / bulk_filings.FILINGS).read_bytes()
