@@ -106,6 +106,16 @@ def _reset_peak() -> None:
         fh.write(b"5")
 
 
+def _one_thread_for_opencv() -> None:
+    """OpenCV runs its own thread pool (not governed by OMP_NUM_THREADS): one thread per child,
+    since the pool runs as many children as there are cores."""
+    try:
+        import cv2
+    except ImportError:
+        return
+    cv2.setNumThreads(1)
+
+
 def _child_main(conn: multiprocessing.connection.Connection, memory_limit: int, recycle_rss: int) -> None:
     # Own process group: helpers a checker starts (LibreOffice for .doc) die with the child.
     with contextlib.suppress(OSError):
@@ -114,6 +124,7 @@ def _child_main(conn: multiprocessing.connection.Connection, memory_limit: int, 
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    _one_thread_for_opencv()
     while True:
         try:
             job = conn.recv()
