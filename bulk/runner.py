@@ -90,6 +90,13 @@ class Stats:
     errors: int = 0
     verdicts: dict[str, int] = field(default_factory=lambda: {"accept": 0, "reject": 0, "error": 0})
     started: float = field(default_factory=time.monotonic)
+    first_line: float | None = None  # when this invocation wrote its first and last lines
+    last_line: float | None = None
+
+    def _running_rate(self, written: int) -> float | None:
+        if self.first_line is None or self.last_line is None or self.last_line <= self.first_line:
+            return None
+        return round((written - 1) / (self.last_line - self.first_line), 1)
 
     def as_dict(self) -> dict[str, Any]:
         elapsed = time.monotonic() - self.started
@@ -104,6 +111,8 @@ class Stats:
             "written": written,
             "seconds": round(elapsed, 3),
             "files_per_s": round(written / elapsed, 1) if elapsed > 0 else None,
+            # Between the first and the last line: without starting the pool and the summary.
+            "files_per_s_running": self._running_rate(written),
             "duplicate_skip_rate": round(self.replayed / written, 4) if written else 0.0,
             "verdicts": dict(self.verdicts),
         }
@@ -244,6 +253,10 @@ class Runner:
     def _write(self, item: Item, report: dict[str, Any] | None, error: str | None = None) -> None:
         self._open_items.discard(item.key)
         f = self.store.append(result_line(item, report, error))
+        now = time.monotonic()
+        if self.stats.first_line is None:
+            self.stats.first_line = now
+        self.stats.last_line = now
         self.stats.verdicts[f.verdict] += 1
         if f.verdict == "error":
             self.stats.errors += 1
