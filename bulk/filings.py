@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import pipeline
-from ..checks.filing.metadata import _DATE_ALIASES, MetadataError, parse_metadata
+from ..checks.filing.metadata import CIRCUMSTANCES_KEYS, MetadataError, parse_metadata
 from ..policy import Policy
 from ..report import FileReport
 
@@ -123,7 +123,7 @@ def metadata_of(lines: list[dict[str, Any]]) -> dict[str, Any] | None:
         meta["declared"] = titles
     parse_metadata(meta)  # raises on a malformed value, naming the key
     if meta.get("filing_date") is None:
-        for key in _DATE_ALIASES["circumstances_date"]:
+        for key in CIRCUMSTANCES_KEYS:
             meta.pop(key, None)
     return meta
 

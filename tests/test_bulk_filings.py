@@ -158,3 +158,14 @@ def test_a_folder_larger_than_any_filing_is_counted_not_judged(
     }
     assert judged["F-small"]["verdict"] == "accept" and "not_judged" not in judged["F-small"]
     assert json.loads((out / "summary.json").read_text())["filings"]["not_judged"] == 1
+
+
+def test_an_archived_filing_is_timed_against_its_own_filing_date_only() -> None:
+    meta = {"proceeding": "civil", "circumstances_date": "2020-01-10"}
+    row = {"source": "m.jsonl", "path": "a/Арыз.pdf", "declared": json.dumps(meta)}
+    undated = bulk_filings.metadata_of([row])
+    assert undated == {"proceeding": "civil"}  # no "today" for a filing made years ago
+    dated = bulk_filings.metadata_of([{**row, "declared": json.dumps({**meta, "filing_date": "2020-06-01"})}])
+    assert dated == {**meta, "filing_date": "2020-06-01"}
+    titles = bulk_filings.metadata_of([{**row, "declared": "Исковое заявление"}, {**row, "path": "a/b.pdf"}])
+    assert titles == {"declared": [{"title": "Исковое заявление", "filename": "Арыз.pdf"}]}

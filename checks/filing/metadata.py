@@ -30,6 +30,8 @@ _DATE_ALIASES = {
     "circumstances_date": ("circumstances_date", "established_date", "discovered_date"),
     "filing_date": ("filing_date",),
 }
+#: The keys that may give the date the time limit runs from.
+CIRCUMSTANCES_KEYS = _DATE_ALIASES["circumstances_date"]
 
 
 class MetadataError(ValueError):
