@@ -167,5 +167,6 @@ def test_an_archived_filing_is_timed_against_its_own_filing_date_only() -> None:
     assert undated == {"proceeding": "civil"}  # no "today" for a filing made years ago
     dated = bulk_filings.metadata_of([{**row, "declared": json.dumps({**meta, "filing_date": "2020-06-01"})}])
     assert dated == {**meta, "filing_date": "2020-06-01"}
-    titles = bulk_filings.metadata_of([{**row, "declared": "Исковое заявление"}, {**row, "path": "a/b.pdf"}])
+    undeclared = {"source": "m.jsonl", "path": "a/b.pdf"}
+    titles = bulk_filings.metadata_of([{**row, "declared": "Исковое заявление"}, undeclared])
     assert titles == {"declared": [{"title": "Исковое заявление", "filename": "Арыз.pdf"}]}
