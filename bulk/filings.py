@@ -31,6 +31,7 @@ from .. import pipeline
 from ..checks.filing.metadata import CIRCUMSTANCES_KEYS, MetadataError, parse_metadata
 from ..policy import Policy
 from ..report import FileReport
+from .sources import file_name
 
 FILINGS = "filings.jsonl"
 #: A "filing" with more files than this (a flat archive folder, say) is not judged as one
@@ -83,7 +84,7 @@ def _filing_groups(db: sqlite3.Connection) -> Iterator[_Group]:
 
 
 def _name(line: dict[str, Any]) -> str:
-    return str(line["path"]).replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    return file_name(str(line["path"]))
 
 
 def _placeholder(line: dict[str, Any]) -> FileReport:

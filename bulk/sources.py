@@ -54,12 +54,17 @@ class Item:
     @property
     def name(self) -> str:
         """The file name the checks judge: the last component of its path."""
-        return self.path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+        return file_name(self.path)
 
     @property
     def ext(self) -> str:
         stem, dot, ext = self.name.rpartition(".")
         return ext.lower() if dot and stem else ""
+
+
+def file_name(path: str) -> str:
+    """The last component of a path inside a source (either slash separates)."""
+    return path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
 
 
 def item_key(source: str, path: str, filing_id: str | None) -> bytes:
