@@ -132,35 +132,34 @@ class Diff:
 
     def _load_filings(self, side: str, path: Path) -> None:
         self.db.execute(f"CREATE TABLE {side}_filings (filing TEXT PRIMARY KEY, verdict TEXT, rules TEXT)")
-        sql = f"INSERT OR REPLACE INTO {side}_filings VALUES (?,?,?)"
-        batch: list[tuple[Any, ...]] = []
-        for line in iter_lines(path):
-            rules = {f["rule"]: f["severity"] for f in line.get("findings", [])}
-            batch.append((line["filing_id"], line["verdict"], json.dumps(rules, sort_keys=True)))
-            if len(batch) >= _BATCH:
-                self.db.executemany(sql, batch)
-                batch.clear()
-        self.db.executemany(sql, batch)
-        self.db.commit()
+        rows = (
+            (
+                line["filing_id"],
+                line["verdict"],
+                json.dumps({f["rule"]: f["severity"] for f in line.get("findings", [])}, sort_keys=True),
+            )
+            for line in iter_lines(path)
+        )
+        self._insert(f"INSERT OR REPLACE INTO {side}_filings VALUES (?,?,?)", rows)
 
     def _load(self, side: str, path: Path) -> None:
-        batch: list[tuple[Any, ...]] = []
-        sql = f"INSERT OR REPLACE INTO {side} VALUES (?,?,?,?,?,?)"
-        for line in iter_lines(path):
-            batch.append(
-                (
-                    _match_key(line),
-                    line.get("source"),
-                    line["path"],
-                    line.get("filing_id"),
-                    _verdict(line),
-                    json.dumps(_rules(line), sort_keys=True),
-                )
+        rows = (
+            (
+                _match_key(line),
+                line.get("source"),
+                line["path"],
+                line.get("filing_id"),
+                _verdict(line),
+                json.dumps(_rules(line), sort_keys=True),
             )
-            if len(batch) >= _BATCH:
-                self.db.executemany(sql, batch)
-                batch.clear()
-        self.db.executemany(sql, batch)
+            for line in iter_lines(path)
+        )
+        self._insert(f"INSERT OR REPLACE INTO {side} VALUES (?,?,?,?,?,?)", rows)
+
+    def _insert(self, sql: str, rows: Iterator[tuple[Any, ...]]) -> None:
+        """Insert rows streamed from a file, `_BATCH` at a time (a file is never held whole)."""
+        while batch := list(itertools.islice(rows, _BATCH)):
+            self.db.executemany(sql, batch)
         self.db.commit()
 
     def files(self) -> Iterator[Change]:
