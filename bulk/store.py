@@ -307,9 +307,7 @@ class RunStore:
         back on the next start, like the lines), then indexed with the next commit."""
         _write_all(self._records_fd, f"{key}\t{record}\n".encode())
         self.records_offset = os.lseek(self._records_fd, 0, os.SEEK_END)
-        if not self._in_tx:
-            self.db.execute("BEGIN")
-            self._in_tx = True
+        self._begin()
         self.db.execute("INSERT OR REPLACE INTO contents (key, record) VALUES (?, ?)", (key, record))
 
     # --- results -------------------------------------------------------------------------------
@@ -320,13 +318,17 @@ class RunStore:
         pos = self.offset
         self.offset += len(data)
         f = facts(line)
-        if not self._in_tx:
-            self.db.execute("BEGIN")
-            self._in_tx = True
+        self._begin()
         self._index(f, pos, len(data))
         if time.monotonic() - self._last_commit > _COMMIT_EVERY_S:
             self._commit()
         return f
+
+    def _begin(self) -> None:
+        """Open the transaction the next commit closes (commits are lazy: every half second)."""
+        if not self._in_tx:
+            self.db.execute("BEGIN")
+            self._in_tx = True
 
     def _commit(self) -> None:
         if self._in_tx:
