@@ -28,6 +28,16 @@ def _checked_contents(log: Path) -> list[str]:
     return out
 
 
+def _parsed_records(out: Path) -> set[str]:
+    """Contents whose kept record shows a sandbox run (records.log: key, tab, record JSON)."""
+    keys = set()
+    for raw in (out / "records.log").read_text(encoding="utf-8").splitlines():
+        key, _, record = raw.partition("\t")
+        if json.loads(record):
+            keys.add(key)
+    return keys
+
+
 def _count_lines(path: Path) -> int:
     try:
         with open(path, "rb") as fh:
@@ -103,5 +113,9 @@ def test_sigkill_at_a_random_moment_then_resume(
     checked = _checked_contents(first_log) + _checked_contents(second_log)
     twice = [key for key, n in Counter(checked).items() if n > 1]
     assert twice == [], f"checked again after the resume: {twice}"
+    # The kill may land after a check's record was kept and before its log event was written:
+    # that content was checked once (its record shows the sandbox run) and is not checked again.
+    unlogged = _parsed_records(out) - set(checked)
+    assert len(unlogged) <= 1, f"checked without a log event: {unlogged}"
     reference = json.loads((small_reference / "run.json").read_text())["runs"][-1]
-    assert len(checked) == reference["checked"]
+    assert len(checked) + len(unlogged) == reference["checked"]
