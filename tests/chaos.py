@@ -114,6 +114,7 @@ class FaultInjector:
 
     def start(self) -> FaultInjector:
         self.t0 = time.monotonic()
+        self.t0_wall = time.time()
         self._thread.start()
         return self
 
@@ -122,8 +123,9 @@ class FaultInjector:
 
     @property
     def last_recovered(self) -> float:
-        """Wall-clock time when the last fault's component was back (its start for a kill)."""
-        return max((a.ended for a in self.applied), default=0.0)
+        """Wall-clock time when the last fault's component was back (its start for a kill), or
+        when the run started if there was no fault."""
+        return max((a.ended for a in self.applied), default=self.t0_wall)
 
     def _run(self) -> None:
         for fault in self.plan.faults:
@@ -221,6 +223,7 @@ def run_scenario(
     wait_s: float = 60.0,
     **settings_over: Any,
 ) -> ScenarioResult:
+    tmp.mkdir(parents=True, exist_ok=True)
     portal = write_clients(tmp / "clients.toml")
     # Not tied to its parent thread: the fault thread restarts it and then ends (a death signal
     # set with PR_SET_PDEATHSIG fires when the thread that forked the server exits).
