@@ -90,6 +90,7 @@ def test_lost_check_messages_are_sent_again(tmp_path: Path, redis_server, redis_
             finally:
                 worker.stop(timeout=10_000)
             assert int((rt.filings.meta(fid) or {})["reconciled"]) == 1  # one pass sent all three
+            assert rt.redis.hget(rt.keys.metrics, "reconciled|action=check") == "3"
     finally:
         receiver.close()
 

@@ -203,6 +203,11 @@ class ReconcilerThread:
                 failing = True
                 continue
             if done.acted:
+                metrics = self.reconciler.rt.metrics
+                metrics.reconciled("recreated", len(done.recreated))
+                metrics.reconciled("check", len(done.checks_sent))
+                metrics.reconciled("finalize", len(done.finalized))
+                metrics.reconciled("callback", len(done.callbacks_requeued))
                 log.warning(
                     "reconcile.resent",
                     open=done.open,
