@@ -124,6 +124,9 @@ class Reconciler:
         actors = self.rt.actors
         for entry in entries:
             fid = entry.fid
+            # The report before the state: finalize writes the report and the callback state in
+            # one script, so state read after a report is found is never older than it.
+            decided = self.rt.filings.final_report(fid) is not None
             meta = self.rt.filings.meta(fid)
             if meta is not None and int(meta.get("reconciled", "0")) >= MAX_RESENDS:
                 continue  # given up (logged once, when the limit was reached)
@@ -133,7 +136,7 @@ class Reconciler:
                     actors["check_file"].send(fid, index)
                 result.recreated.append(fid)
                 continue
-            if self.rt.filings.final_report(fid) is not None:
+            if decided:
                 self._decided(fid, meta, result)
                 continue
             nfiles = int(meta["nfiles"])
