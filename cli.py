@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, messages
+from .filenames import normalize_name
 from .policy import Policy, PolicyError, load_policy
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -147,7 +148,7 @@ def _validate_all(
     pipeline: Any, paths: Sequence[Path], policy: Policy, lang: str, jobs: int, show_progress: bool
 ) -> list[Any]:
     def one(p: Path) -> Any:
-        return pipeline.validate_file(p, policy, lang=lang)
+        return pipeline.validate_file(p, policy, lang=lang, name=normalize_name(p.name))
 
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(paths)))) as executor:
         if not show_progress:

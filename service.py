@@ -61,6 +61,7 @@ def main(args: argparse.Namespace) -> int:
 
     from .api import create_app
     from .clients import ClientsError, write_local_clients
+    from .httpguard import server_config
     from .policy import PolicyError
     from .redisserver import RedisServer
     from .settings import Settings
@@ -110,9 +111,7 @@ def main(args: argparse.Namespace) -> int:
         if threads:
             worker = start_worker(rt, settings.queues, threads)
             log.info("serve.workers", threads=threads, queues=settings.queues)
-        config = uvicorn.Config(
-            create_app(rt), host=settings.host, port=settings.port, log_config=None, access_log=False
-        )
+        config = server_config(create_app(rt), settings, settings.host, settings.port)
         log.info("serve.listening", host=settings.host, port=settings.port, pid=os.getpid())
         # uvicorn handles SIGTERM/SIGINT while it runs, then restores the previous handlers and
         # raises the signal again; these no-op handlers let the shutdown below run.

@@ -54,6 +54,21 @@ class Settings(BaseSettings):
     default_lang: Literal["kk", "ru", "en"] = "en"
     #: The court's time zone: a filing's time limits count to the day it was received there.
     timezone: str = "Asia/Almaty"
+    #: A connection must send a complete request head within this time (else it is closed).
+    header_timeout_s: float = 10.0
+    #: Connections still sending their request head (not yet authenticated) at once; past it,
+    #: the one waiting longest is closed.
+    max_pending_connections: int = 256
+    #: An upload with no byte for this long is cut off (408 upload_too_slow) ...
+    upload_idle_timeout_s: float = 30.0
+    #: ... and so is one sending fewer than this many bytes a second over any rate window.
+    upload_min_bytes_per_s: int = 1024
+    upload_rate_window_s: float = 30.0
+    #: Uploads one API key may have in progress at once in one API process (429 beyond).
+    max_uploads_per_key: int = 8
+    #: How long an idempotency key (header or external_id) answers with its first filing;
+    #: unset: the retention period (COURTDOC_RETENTION_DAYS).
+    idempotency_ttl_s: float | None = None
 
     # --- workers -------------------------------------------------------------------------------
     worker_processes: int = 2

@@ -10,19 +10,37 @@ been read and validated; `Received.abort()` removes every staging file on any er
 
 from __future__ import annotations
 
-import unicodedata
+import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from python_multipart.exceptions import MultipartParseError
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from .blobstore import BlobStore, StagedBlob, TooLarge
+from .filenames import MAX_NAME_BYTES, BadFilename, name_from_bytes
 
 FILE_FIELDS = ("files", "files[]")
 METADATA_FIELD = "metadata"
-MAX_NAME_CHARS = 255
+#: RFC 2046, section 5.1.1: a boundary has 1 to 70 characters.
+MAX_BOUNDARY_CHARS = 70
+#: One header line of a part; large enough that an over-long file name is judged as a name
+#: (`bad_filename`) rather than refused by the parser.
+MAX_PART_HEADER_BYTES = 65_536
+
+
+@dataclass(frozen=True)
+class UploadPace:
+    """How slowly a client may send its body before it is cut off (408 `upload_too_slow`).
+
+    No byte for `idle_s` seconds, or fewer than `min_bytes_per_s` × `window_s` bytes in any
+    `window_s`-second window, ends the upload."""
+
+    idle_s: float = 30.0
+    min_bytes_per_s: int = 1024
+    window_s: float = 30.0
 
 
 class RequestError(Exception):
@@ -50,17 +68,6 @@ class Received:
     def abort(self) -> None:
         for f in self.files:
             f.blob.abort()
-
-
-def clean_filename(raw: bytes) -> str:
-    """The client's file name as a display name: last path component, NFC, no control chars."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-    text = text.replace("\\", "/").rsplit("/", 1)[-1]
-    text = "".join(ch for ch in unicodedata.normalize("NFC", text) if unicodedata.category(ch)[0] != "C")
-    return text.strip()
 
 
 class _Parts:
@@ -125,14 +132,12 @@ class _Parts:
         elif name in FILE_FIELDS:
             if b"filename" not in params:
                 raise RequestError(400, "bad_filename", "a file part needs a filename")
-            filename = clean_filename(params[b"filename"])
-            if not filename or len(filename) > MAX_NAME_CHARS:
+            try:
+                filename = name_from_bytes(params[b"filename"])
+            except BadFilename as exc:
                 raise RequestError(
-                    400,
-                    "bad_filename",
-                    f"file names must have 1 to {MAX_NAME_CHARS} characters",
-                    filename=filename,
-                )
+                    400, "bad_filename", f"{exc}; a name has 1 to {MAX_NAME_BYTES} bytes of UTF-8"
+                ) from None
             if len(self.received.files) >= self.max_files:
                 raise RequestError(
                     422,
@@ -179,13 +184,69 @@ class _Parts:
         self.ended = True
 
 
+async def _chunks(request: Request, pace: UploadPace) -> Any:
+    """The request body chunk by chunk, cut off (408) when the client sends too slowly."""
+    receive = request.receive
+    window_start = time.monotonic()
+    window_bytes = 0
+    while True:
+        now = time.monotonic()
+        window_left = window_start + pace.window_s - now
+        try:
+            message = await asyncio.wait_for(
+                receive(), timeout=max(0.0, min(pace.idle_s, window_left)) + 0.01
+            )
+        except TimeoutError:
+            message = None
+        now = time.monotonic()
+        if message is not None:
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+            chunk = message.get("body", b"")
+            window_bytes += len(chunk)
+            if chunk:
+                yield chunk
+            if not message.get("more_body", False):
+                return
+        if now - window_start >= pace.window_s:
+            if window_bytes < pace.min_bytes_per_s * pace.window_s:
+                raise _too_slow(pace, f"{window_bytes} bytes in the last {pace.window_s:g} s")
+            window_start, window_bytes = now, 0
+        elif message is None:
+            raise _too_slow(pace, f"nothing for {pace.idle_s:g} s")
+
+
+def _too_slow(pace: UploadPace, observed: str) -> RequestError:
+    return RequestError(
+        408,
+        "upload_too_slow",
+        f"the upload was too slow ({observed}); send at least {pace.min_bytes_per_s} bytes/s",
+        min_bytes_per_s=pace.min_bytes_per_s,
+        window_s=pace.window_s,
+        idle_s=pace.idle_s,
+    )
+
+
 async def receive(
-    request: Request, blobs: BlobStore, *, max_file_bytes: int, max_files: int, max_metadata_bytes: int
+    request: Request,
+    blobs: BlobStore,
+    *,
+    max_file_bytes: int,
+    max_files: int,
+    max_metadata_bytes: int,
+    pace: UploadPace | None = None,
 ) -> Received:
     """Read a multipart filing into staging files; raises RequestError (having cleaned up)."""
     kind, params = parse_options_header(request.headers.get("content-type", ""))
     if kind != b"multipart/form-data" or not params.get(b"boundary"):
         raise RequestError(400, "not_multipart", "send the filing as multipart/form-data")
+    boundary = params[b"boundary"]
+    if len(boundary) > MAX_BOUNDARY_CHARS:
+        raise RequestError(
+            400,
+            "malformed_multipart",
+            f"the multipart boundary has {len(boundary)} characters; at most {MAX_BOUNDARY_CHARS}",
+        )
     declared_length = request.headers.get("content-length")
     bound = max_files * (max_file_bytes + 16_384) + max_metadata_bytes + 1_048_576
     if declared_length and declared_length.isdigit() and int(declared_length) > bound:
@@ -195,17 +256,20 @@ async def receive(
             f"the request declares {declared_length} bytes; at most {bound} can be valid",
         )
     parts = _Parts(blobs, max_file_bytes, max_files, max_metadata_bytes)
-    parser = MultipartParser(params[b"boundary"], parts.callbacks())  # type: ignore[arg-type]
     try:
-        async for chunk in request.stream():
-            if chunk:
-                parser.write(chunk)
+        parser = MultipartParser(
+            boundary,
+            parts.callbacks(),  # type: ignore[arg-type]
+            max_header_size=MAX_PART_HEADER_BYTES,
+        )
+        async for chunk in _chunks(request, pace or UploadPace()):
+            parser.write(chunk)
         parser.finalize()
         if not parts.ended:
             raise RequestError(
                 400, "malformed_multipart", "the multipart body ended before its closing boundary"
             )
-    except MultipartParseError as exc:
+    except FormParserError as exc:
         parts.received.abort()
         raise RequestError(
             400, "malformed_multipart", f"the multipart body cannot be parsed: {exc}"

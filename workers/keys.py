@@ -51,6 +51,11 @@ class Keys:
         """List: one JSON object per callback attempt."""
         return f"{self.namespace}:filing:{fid}:attempts"
 
+    def idempotency(self, client: str, scope: str, key_sha256: str) -> str:
+        """String: JSON {state, fingerprint, id, status_url} of the filing an idempotency key
+        (scope `header` or `external_id`, the key itself as its sha256) made, SET NX."""
+        return f"{self.namespace}:idem:{client}:{scope}:{key_sha256}"
+
     def fault(self, point: str, fid: str) -> str:
         return f"{self.namespace}:fault:{point}:{fid}"
 

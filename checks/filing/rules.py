@@ -3,7 +3,8 @@
 File rules (`check_outline`, run on each file's outline): the name matches the document's own
 title (`name.content_mismatch`, or `name.title_unreadable` when no title could be read) and one
 document per file (`file.multiple_documents`). Filing rules (`check_filing`): the same file twice
-(`filing.duplicate`, same bytes; `filing.duplicate_text`, same text in different files), and for
+(`filing.duplicate`, same bytes; `filing.duplicate_text`, same text in different files), two
+different files under one name (`filing.name_collision`, Unicode form and letter case aside), and for
 each list of declared documents — the filer's list, and the application's own list of
 attachments — the count (`filing.count_mismatch`), a one-to-one matching of entries to files
 (`filing.declared_missing`, `filing.undeclared_file`), declared page counts
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ...filenames import collision_key
 from ...policy import Policy
 from ..findings import Issues
 from .assign import assign
@@ -182,6 +184,22 @@ def _duplicates(docs: Sequence[FiledDocument], policy: Policy, issues: Issues) -
                     other=a.name,
                     percent=f"{alike * 100:.0f}",
                 )
+
+
+def _name_collisions(docs: Sequence[FiledDocument], issues: Issues) -> None:
+    """Two different files whose names are one name to a reader (and to a case-insensitive file
+    system): the filer cannot tell which is meant. The same bytes twice is `filing.duplicate`."""
+    first_by_name: dict[str, FiledDocument] = {}
+    for doc in docs:
+        first = first_by_name.setdefault(collision_key(doc.name), doc)
+        if first is not doc and first.sha256 != doc.sha256:
+            issues.add(
+                "filing.name_collision",
+                location={"file": doc.name},
+                observed=doc.name,
+                name=doc.name,
+                other=first.name,
+            )
 
 
 def _names_equal(a: str, b: str) -> bool:
@@ -372,6 +390,7 @@ def check_filing(
 ) -> list[dict[str, Any]]:
     """Every filing rule; returns the matching table (one row per declared entry or file)."""
     _duplicates(docs, policy, issues)
+    _name_collisions(docs, issues)
     rows: list[dict[str, Any]] = []
     if meta.declared is not None:
         rows += _check_list(LIST_DECLARED, meta.declared, docs, policy, issues, {"list": "@ui:list_declared"})
