@@ -150,6 +150,10 @@ def _file(name: str = "Исковое заявление.pdf", data: bytes = b"%
         ("unknown part", 400, "unexpected_part"),
         ("not multipart", 400, "not_multipart"),
         ("truncated body", 400, "malformed_multipart"),
+        ("metadata nested 30,000 levels deep", 400, "bad_metadata"),
+        ("metadata nested 33 levels deep", 400, "bad_metadata"),
+        ("a boundary of 300 characters", 400, "malformed_multipart"),
+        ("a boundary of 71 characters", 400, "malformed_multipart"),
     ],
 )
 def test_bad_request(api: tuple[Runtime, ApiServer, Portal], case: str, status: int, code: str) -> None:
@@ -186,11 +190,29 @@ def test_bad_request(api: tuple[Runtime, ApiServer, Portal], case: str, status: 
         parts = [_meta()] + [_file(f"Документ {i}.pdf", b"x" * 1000) for i in range(6)]
     elif case == "unknown part":
         parts = [_meta(), _file(), ("comment", (None, b"hello", "text/plain"))]
+    elif case.startswith("metadata nested"):
+        depth = int(case.split()[2].replace(",", ""))
+        nested = b'{"external_id": "X-1", "deep": ' + b"[" * (depth - 1) + b"]" * (depth - 1) + b"}"
+        parts = [("metadata", (None, nested, "application/json")), _file()]
     if case == "not multipart":
         r = httpx.post(
             f"{server.url}/v1/filings",
             json={"external_id": "X-1"},
             headers={"Authorization": f"Bearer {key}"},
+            timeout=10,
+        )
+    elif case.startswith("a boundary of"):
+        boundary = "b" * int(case.split()[3])
+        body = b"".join(multipart_stream({"external_id": "X-1"}, "Иск.pdf", 10)).replace(
+            BOUNDARY.encode(), boundary.encode()
+        )
+        r = httpx.post(
+            f"{server.url}/v1/filings",
+            content=body,
+            headers={
+                "Authorization": f"Bearer {key}",
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+            },
             timeout=10,
         )
     elif case == "truncated body":
@@ -324,3 +346,42 @@ def test_client_file_names_never_become_paths(api: tuple[Runtime, ApiServer, Por
     stored = rt.blobs.path(entry["sha256"])
     assert stored.is_file() and stored.name == entry["sha256"]
     assert stored.resolve().is_relative_to(rt.blobs.root.resolve())
+
+
+def test_a_boundary_of_70_characters_is_accepted(api: tuple[Runtime, ApiServer, Portal]) -> None:
+    _, server, portal = api
+    boundary = "b" * 70
+    body = b"".join(multipart_stream({"external_id": "B-70"}, "Иск.pdf", 10)).replace(
+        BOUNDARY.encode(), boundary.encode()
+    )
+    r = httpx.post(
+        f"{server.url}/v1/filings",
+        content=body,
+        headers={
+            "Authorization": f"Bearer {portal.key}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+        timeout=10,
+    )
+    assert r.status_code == 202, r.text
+
+
+def test_metadata_nested_32_levels_is_read(api: tuple[Runtime, ApiServer, Portal]) -> None:
+    _, server, portal = api
+    nested = b'{"external_id": "D-32", "deep": ' + b"[" * 31 + b"]" * 31 + b"}"
+    r = _post(server, portal.key, [("metadata", (None, nested, "application/json")), _file()])
+    assert r.status_code == 202, r.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [("DELETE", "/v1/filings", "POST"), ("PUT", "/v1/rules", "GET"), ("POST", "/healthz", "GET")],
+)
+def test_405_is_json_with_allow(
+    api: tuple[Runtime, ApiServer, Portal], method: str, path: str, allow: str
+) -> None:
+    _, server, portal = api
+    r = httpx.request(method, f"{server.url}{path}", headers={"Authorization": f"Bearer {portal.key}"})
+    assert r.status_code == 405
+    assert r.json()["error"]["code"] == "method_not_allowed"
+    assert r.headers["allow"] == allow
