@@ -93,10 +93,12 @@ _UPLOAD_BODY = {
                 "schema": {
                     "type": "object",
                     "required": ["files", "metadata"],
+                    "additionalProperties": False,
                     "properties": {
                         "files": {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
+                            "minItems": 1,
                             "description": "one part per file; the part's filename is the document's name",
                         },
                         "metadata": {"$ref": "#/components/schemas/FilingMetadata"},
@@ -146,7 +148,7 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def _openapi_extras(schema: dict[str, Any]) -> dict[str, Any]:
+def _openapi_extras(schema: dict[str, Any], max_files: int) -> dict[str, Any]:
     """What FastAPI does not derive: the multipart body's metadata schema (the route reads the
     raw request, so no model of it reaches the components) and the link from a new filing to
     its status, which lets a client — or a fuzzer — follow one to the other."""
@@ -154,7 +156,15 @@ def _openapi_extras(schema: dict[str, Any]) -> dict[str, Any]:
     meta = FilingMetadata.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(meta.pop("$defs", {}))
     components["FilingMetadata"] = meta
-    accepted = schema["paths"]["/v1/filings"]["post"]["responses"]["202"]
+    schema["components"]["securitySchemes"] = {
+        "apiKey": {"type": "http", "scheme": "bearer", "description": "the portal's API key"}
+    }
+    for path, method in [("/v1/filings", "post"), ("/v1/filings/{filing_id}", "get")]:
+        schema["paths"][path][method]["security"] = [{"apiKey": []}]
+    post = schema["paths"]["/v1/filings"]["post"]
+    files = post["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]["files"]
+    files["maxItems"] = max_files
+    accepted = post["responses"]["202"]
     accepted["links"] = {
         "GetFilingById": {
             "operationId": "get_filing",
@@ -197,7 +207,8 @@ def create_app(rt: Runtime) -> FastAPI:
                     description=app.description,
                     routes=app.routes,
                     webhooks=app.webhooks.routes,
-                )
+                ),
+                rt.settings.max_files,
             )
         return app.openapi_schema
 

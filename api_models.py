@@ -7,11 +7,16 @@ here does — responses are serialised from the report model in `report.py`, not
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 Lang = Literal["kk", "ru", "en"]
+Role = Literal["application", "attachment"]
+#: An ISO date; the schema says `format: date` so that generated examples are real dates.
+IsoDate = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", json_schema_extra={"format": "date"})]
+#: A title: at least one character that is not white space.
+Title = Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]
 
 
 class _Open(BaseModel):
@@ -82,9 +87,14 @@ class FilingReportModel(_Open):
 
 
 class DeclaredDocument(_Open):
-    title: str = Field(min_length=1, max_length=500)
+    title: Title
     filename: str | None = Field(default=None, max_length=255)
-    pages: int | None = None
+    pages: PositiveInt | None = None
+    role: Role | None = None
+
+
+class FileRole(_Open):
+    role: Role
 
 
 class FilingMetadata(_Open):
@@ -95,19 +105,28 @@ class FilingMetadata(_Open):
     `filing.json` (see README, "Filing-level checks"), and are validated the same way."""
 
     external_id: str = Field(min_length=1, max_length=200, description="the portal's own id of the filing")
-    callback_url: str | None = Field(default=None, max_length=2000)
+    callback_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        # documented, and checked by the API itself (422 bad_callback_url, not invalid_metadata)
+        json_schema_extra={"format": "uri", "pattern": "^[hH][tT][tT][pP][sS]?://[^/@\\s]+"},
+        description="http(s) URL on a host allowed for this API key (clients.toml callback_hosts)",
+    )
     lang: Lang | None = Field(default=None, description="language of the messages (default: the service's)")
-    declared: list[DeclaredDocument | str] | None = Field(
+    declared: list[DeclaredDocument | Title] | None = Field(
         default=None, max_length=200, description="the documents the filer declared, one per file"
     )
-    files: dict[str, Any] | None = Field(
+    files: dict[str, FileRole | Role] | None = Field(
         default=None, description='file roles: {"<file name>": {"role": "application" | "attachment"}}'
     )
     application: str | None = Field(default=None, description="the application's file name")
     proceeding: Literal["civil", "criminal"] | None = None
     direction: Literal["in_favour", "against"] | None = Field(default=None, description="criminal only")
-    circumstances_date: str | None = Field(default=None, description="YYYY-MM-DD")
-    filing_date: str | None = Field(default=None, description="YYYY-MM-DD (default: the day it was received)")
+    circumstances_date: IsoDate | None = Field(default=None, description="YYYY-MM-DD")
+    filing_date: IsoDate | None = Field(
+        default=None,
+        description="YYYY-MM-DD, not before circumstances_date (default: the day it was received)",
+    )
 
 
 # --- responses ------------------------------------------------------------------------------------
