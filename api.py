@@ -14,6 +14,7 @@ workers (`Runtime.submit`), read state back. Every client error is JSON:
 progress at once in this process (429 beyond).
 """
 
+import contextlib
 import json
 import re
 import time
@@ -223,6 +224,7 @@ def create_app(rt: Runtime) -> FastAPI:
         rt.redis,
         rt.keys,
         settings.idempotency_ttl_s if settings.idempotency_ttl_s is not None else rt.retention_s(),
+        recorded=lambda fid: fid in rt.journal or rt.filings.final_report(fid) is not None,
     )
     uploading: Counter[str] = Counter()  # API key's portal -> uploads in progress (one event loop)
     registry = CollectorRegistry(auto_describe=False)
@@ -376,7 +378,7 @@ def create_app(rt: Runtime) -> FastAPI:
             fprint = fingerprint(
                 metadata, [(f.name, d) for f, d in zip(received.files, digests, strict=True)]
             )
-            outcome: Outcome = await run_in_threadpool(idempotency.claim, key, fprint, fid)
+            outcome: Outcome = await run_in_threadpool(idempotency.claim, key, fprint, fid, url)
             if outcome.kind != "won":
                 received.abort()
                 return _not_new(outcome, client, meta)
@@ -387,6 +389,11 @@ def create_app(rt: Runtime) -> FastAPI:
             stored = await run_in_threadpool(
                 lambda: [(f.name, f.blob.commit(), f.blob) for f in received.files]
             )
+            if not await run_in_threadpool(idempotency.extend, key, fid):
+                # Storing outlasted the lease and another request took the key: answer as it does.
+                outcome = await run_in_threadpool(idempotency.claim, key, fprint, fid, url)
+                if outcome.kind != "won":
+                    return _not_new(outcome, client, meta)
             record = {
                 "client": client.name,
                 "external_id": meta.external_id,
@@ -403,9 +410,12 @@ def create_app(rt: Runtime) -> FastAPI:
             await run_in_threadpool(rt.submit, fid, record)
         except BaseException:
             received.abort()
-            await run_in_threadpool(idempotency.release, key, fid)
+            if fid not in rt.journal:  # not accepted: a retry may make the filing
+                with contextlib.suppress(redis.RedisError):  # else its lease runs out
+                    await run_in_threadpool(idempotency.release, key, fid)
             raise
-        await run_in_threadpool(idempotency.done, key, fprint, fid, url)
+        with contextlib.suppress(redis.RedisError):  # a retry finds the filing journaled anyway
+            await run_in_threadpool(idempotency.done, key, fprint, fid, url)
         log.info(
             "filing.received",
             filing_id=fid,

@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+from courtdoc.idempotency import Idempotency, fingerprint
+from courtdoc.workers.keys import Keys
 from courtdoc.workers.runner import start_worker
 from courtdoc.workers.runtime import Runtime
 from service_harness import Receiver, running_api, service_settings, wait_until, write_clients
@@ -178,3 +180,40 @@ def test_external_id_is_the_key_without_a_header(tmp_path: Path, redis_server, r
         )
         assert fixed.status_code == 202 and "idempotent-replayed" not in fixed.headers
         assert len(_filings(rt)) == 3
+
+
+def test_a_pending_key_whose_holder_died_is_taken_over_after_its_lease(
+    redis_server, redis_namespace: str
+) -> None:
+    client = redis_server.client()
+    recorded: set[str] = set()
+    idem = Idempotency(client, Keys(redis_namespace), 60, recorded.__contains__, lease_s=1.0, wait_s=5.0)
+    key = idem.key("portal-test", "header", "k-1")
+    fp = fingerprint({"external_id": "P-1"}, [("Иск.pdf", "a" * 64)])
+    assert idem.claim(key, fp, "first", "/v1/filings/first").kind == "won"
+    # the first request died before recording its filing, and could not release the key
+    t0 = time.monotonic()
+    outcome = idem.claim(key, fp, "second", "/v1/filings/second")
+    waited = time.monotonic() - t0
+    assert (outcome.kind, outcome.fid) == ("won", "second")
+    assert 0.5 <= waited <= 2.5, waited
+    assert not idem.extend(key, "first")  # the first holder, were it alive, learns it lost the key
+    client.close()
+
+
+def test_a_pending_key_whose_filing_was_recorded_is_replayed(redis_server, redis_namespace: str) -> None:
+    client = redis_server.client()
+    recorded: set[str] = set()
+    idem = Idempotency(client, Keys(redis_namespace), 60, recorded.__contains__, lease_s=30.0, wait_s=5.0)
+    key = idem.key("portal-test", "external_id", "P-2")
+    fp = fingerprint({"external_id": "P-2"}, [("Иск.pdf", "a" * 64)])
+    assert idem.claim(key, fp, "first", "/v1/filings/first").kind == "won"
+    # the filing was journaled, then Redis went away before the key could be marked done
+    recorded.add("first")
+    t0 = time.monotonic()
+    outcome = idem.claim(key, fp, "second", "/v1/filings/second")
+    assert (outcome.kind, outcome.fid, outcome.status_url) == ("replay", "first", "/v1/filings/first")
+    assert time.monotonic() - t0 < 1.0
+    assert json.loads(client.get(key))["state"] == "done"
+    assert idem.claim(key, fingerprint({}, []), "third", "").kind == "conflict"
+    client.close()
