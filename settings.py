@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     heartbeat_timeout_s: float = 10.0
     #: Redis keys of a finished filing expire after this long; the report file on disk stays.
     retention_days: float = 30.0
+    #: Worker processes look for blobs past retention this often (0: never); see README "Retention".
+    collector_interval_s: float = 3600.0
 
     # --- callbacks -----------------------------------------------------------------------------
     callback_schedule_s: Annotated[list[float], NoDecode] = list(STANDARD_WEBHOOKS_SCHEDULE)
