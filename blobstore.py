@@ -91,6 +91,7 @@ class StagedBlob:
         if self.store.keep(sha256):  # already stored: its retention clock starts again
             self.path.unlink(missing_ok=True)
             return final
+        private_dir(final.parent.parent)
         private_dir(final.parent)
         os.replace(self.path, final)
         _fsync_dir(final.parent)

@@ -180,6 +180,10 @@ def _rules(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser(core_only=_core_only(argv)).parse_args(argv)
+    if args.command not in _CORE_COMMANDS:
+        # serve, worker, revalidate, diff write filers' data (blobs, reports, results): files
+        # 0600 and directories 0700, in this process and every process it starts.
+        os.umask(0o077)
     try:
         if getattr(args, "run", None) is not None:
             return int(args.run(args))

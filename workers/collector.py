@@ -129,6 +129,7 @@ def _put_back(moved: Path, path: Path) -> None:
     except FileExistsError:
         pass
     except FileNotFoundError:
+        private_dir(path.parent.parent)
         private_dir(path.parent)
         with contextlib.suppress(FileExistsError):
             os.link(moved, path)
