@@ -215,10 +215,10 @@ def _rules(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser(core_only=_core_only(argv)).parse_args(argv)
-    if args.command not in _CORE_COMMANDS:
-        # serve, worker, revalidate, diff write filers' data (blobs, reports, results): files
-        # 0600 and directories 0700, in this process and every process it starts.
-        os.umask(0o077)
+    # serve, worker, revalidate, diff write filers' data (blobs, reports, results): files 0600
+    # and directories 0700, in this process and every process it starts (restored on return,
+    # for a caller that runs a command in its own process).
+    previous_umask = os.umask(0o077) if args.command not in _CORE_COMMANDS else None
     try:
         if getattr(args, "run", None) is not None:
             return int(args.run(args))
@@ -235,6 +235,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    finally:
+        if previous_umask is not None:
+            os.umask(previous_umask)
 
 
 if __name__ == "__main__":
