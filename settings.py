@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     heartbeat_timeout_s: float = 10.0
     #: Redis keys of a finished filing expire after this long; the report file on disk stays.
     retention_days: float = 30.0
+    #: The reconciler looks for filings that stopped moving this often (in every intake worker
+    #: process, one at a time) ...
+    reconcile_interval_s: float = 5.0
+    #: ... among those received at least this long ago (workers/reconciler.py).
+    reconcile_after_s: float = 30.0
     #: Worker processes look for blobs past retention this often (0: never); see README "Retention".
     collector_interval_s: float = 3600.0
 
@@ -107,6 +112,10 @@ class Settings(BaseSettings):
     @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+    @property
+    def journal_dir(self) -> Path:
+        return self.data_dir / "journal"
 
     @property
     def report_dir(self) -> Path:

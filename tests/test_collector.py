@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 import redis
 from courtdoc.blobstore import BlobStore
-from courtdoc.workers.collector import Collector, collect, referenced_blobs
+from courtdoc.workers.collector import Collector, collect, journal_blobs, referenced_blobs
 from courtdoc.workers.filings import FilingStore
+from courtdoc.workers.journal import IntakeJournal
 from courtdoc.workers.keys import Keys
 from service_harness import (
     WorkerProcess,
@@ -94,6 +95,27 @@ def test_deletes_only_old_unreferenced_blobs(tmp_path: Path, r: redis.Redis, key
     r.delete(keys.filing("a" * 32))
     assert collect(blobs, r, keys, RETENTION_S).deleted_sha256 == [old_used]
     assert not blobs.exists(old_used) and blobs.exists(young)
+
+
+def test_a_filing_still_in_the_intake_journal_keeps_its_blobs(
+    tmp_path: Path, r: redis.Redis, keys: Keys
+) -> None:
+    """Redis forgot the filing, but the journal holds it open: the reconciler will record it
+    again from there, with the same files, so they must still be stored."""
+    blobs = BlobStore(tmp_path / "blobs")
+    journal = IntakeJournal(tmp_path / "journal")
+    kept = _store(blobs, b"a filing Redis lost, still open in the journal")
+    gone = _store(blobs, b"a filing closed long ago")
+    for sha in (kept, gone):
+        _age(blobs, sha)
+    files = [{"name": "Заявление.pdf", "sha256": kept, "size": 1}]
+    journal.write("d" * 32, {"files": files, "nfiles": "1", "client": "portal-test"})
+    assert journal_blobs(journal) == {kept}
+    stats = collect(blobs, r, keys, RETENTION_S, journal=journal)
+    assert stats.deleted_sha256 == [gone] and stats.referenced == 1
+    assert blobs.exists(kept)
+    journal.remove("d" * 32)
+    assert collect(blobs, r, keys, RETENTION_S, journal=journal).deleted_sha256 == [kept]
 
 
 def test_storing_the_same_bytes_again_restarts_the_retention(

@@ -183,7 +183,21 @@ def declare(rt: Runtime) -> dict[str, Any]:
             if token is not None:
                 deliver.send(filing_id, token)
             elif not meta.get("callback_url"):
-                rt.filings.expire(filing_id, rt.retention_s())
+                rt.close_filing(filing_id)
+
+    def _record_attempt(
+        filing_id: str, token: int, attempt: webhooks.Attempt, state: str, next_at: int
+    ) -> bool:
+        """Record the attempt in the outbox. After a delivery the record is retried while Redis
+        is away (up to the claim's lease): giving up would redeliver a callback the portal has."""
+        deadline = time.monotonic() + (rt.outbox.lease_ms / 1000 if attempt.delivered else 0)
+        while True:
+            try:
+                return rt.outbox.complete(filing_id, token, attempt.to_dict(), state, next_at)
+            except redis.RedisError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.2)
 
     def deliver_callback(filing_id: str, token: int) -> None:
         with structlog.contextvars.bound_contextvars(filing_id=filing_id):
@@ -217,7 +231,7 @@ def declare(rt: Runtime) -> dict[str, Any]:
                     state, next_at = "failed", 0
                 else:
                     state, next_at = "pending", now_ms() + int(delay * 1000)
-            current = rt.outbox.complete(filing_id, token, attempt.to_dict(), state, next_at)
+            current = _record_attempt(filing_id, token, attempt, state, next_at)
             rt.metrics.callback(attempt.outcome, gave_up=current and state == "failed")
             log.info(
                 "callback.attempt",
@@ -231,7 +245,7 @@ def declare(rt: Runtime) -> dict[str, Any]:
                 claim_current=current,
             )
             if current and state in ("delivered", "failed"):
-                rt.filings.expire(filing_id, rt.retention_s())
+                rt.close_filing(filing_id)
 
     time_limit_check = int((rt.policy.sandbox.time_limit_seconds + 120) * 1000)
     check = dramatiq.actor(

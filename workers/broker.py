@@ -19,16 +19,29 @@ every `heartbeat_interval_s`, refreshing its heartbeat (also while every thread 
 file) and running maintenance for every declared queue. A SIGKILLed worker's messages are
 therefore back on their queue within `heartbeat_timeout_s + heartbeat_interval_s` of the kill,
 as long as any other worker process is alive (a restarted one counts).
+
+Retries that survive a Redis outage. Dramatiq's `Retries` re-enqueues a failed message from
+`after_process_message`, and the worker then acknowledges the original. When Redis is down —
+the very failure that made the actor raise — the re-enqueue fails, Dramatiq logs it, and the
+acknowledgement (which the worker repeats until Redis answers) removes the only copy: the
+message is gone. `DurableRetries` instead repeats the re-enqueue until Redis takes it, before
+the worker may acknowledge. A process killed while it waits never acknowledges, so the message
+comes back through the heartbeat like any other; a process killed between the re-enqueue and
+the acknowledgement leaves two copies, which the idempotent barrier absorbs.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import dramatiq
+import redis
+from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import current_millis
+from dramatiq.errors import BrokerConnectionError
 from dramatiq.middleware import CurrentMessage, Middleware, Retries, ShutdownNotifications, TimeLimit
 
 from .. import logs
@@ -61,6 +74,51 @@ class CourtdocBroker(RedisBroker):
                 ],
                 keys=[self.namespace],
             )
+
+
+#: Waits between attempts to re-enqueue a retry while Redis is away (then the last one repeats).
+REENQUEUE_BACKOFF_S = (0.1, 0.2, 0.5, 1.0, 2.0)
+
+
+class _PersistentEnqueue:
+    """The broker as `Retries` sees it: `enqueue` repeats until Redis has the message."""
+
+    def __init__(self, broker: dramatiq.Broker) -> None:
+        self._broker = broker
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._broker, name)
+
+    def enqueue(self, message: dramatiq.Message[Any], *, delay: int | None = None) -> Any:
+        attempt = 0
+        while True:
+            try:
+                result = self._broker.enqueue(message, delay=delay)
+            except (redis.RedisError, BrokerConnectionError, OSError) as exc:
+                if attempt == 0:
+                    log.warning("retry.enqueue_waiting", message_id=message.message_id, error=str(exc))
+                time.sleep(REENQUEUE_BACKOFF_S[min(attempt, len(REENQUEUE_BACKOFF_S) - 1)])
+                attempt += 1
+                continue
+            if attempt:
+                log.info("retry.enqueued", message_id=message.message_id, attempts=attempt + 1)
+            return result
+
+
+class DurableRetries(Retries):
+    """`Retries` whose re-enqueue is never given up for a connection error (module docstring)."""
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: MessageProxy,
+        *,
+        result: Any | None = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        super().after_process_message(
+            _PersistentEnqueue(broker), message, result=result, exception=exception
+        )
 
 
 class KeepAlive(Middleware):
@@ -110,7 +168,7 @@ def build_broker(
     middleware: list[Any] = [
         TimeLimit(),
         ShutdownNotifications(),
-        Retries(max_retries=20, min_backoff=1_000, max_backoff=300_000),
+        DurableRetries(max_retries=20, min_backoff=1_000, max_backoff=300_000),
         CurrentMessage(),
         KeepAlive(settings.heartbeat_interval_s),
         *(extra or []),

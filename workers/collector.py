@@ -6,9 +6,10 @@ may be deleted when both hold:
   * it is *old*: its mtime is more than `COURTDOC_RETENTION_DAYS` ago. Every store of the same
     bytes refreshes the mtime (`BlobStore.commit`, and `BlobStore.keep` for the bulk queue), so
     the mtime is the time the blob was last handed to the service;
-  * it is *unreferenced*: no filing hash in Redis (`<ns>:filing:<id>`, field `files`) names its
-    sha256. A filing's keys live until its retention after it finished, so a filing still being
-    checked, finalized or called back always references its blobs.
+  * it is *unreferenced*: no filing hash in Redis (`<ns>:filing:<id>`, field `files`) and no
+    entry of the intake journal (`journal.py`: a filing still open, which the reconciler may
+    record again) names its sha256. A filing's keys live until its retention after it finished,
+    so a filing still being checked, finalized or called back always references its blobs.
 
 The race to close is a store of the same bytes while the collector works: intake finds the
 blob already there, drops its own copy and records a filing that names it — after the collector
@@ -52,6 +53,7 @@ import redis
 
 from .. import logs
 from ..blobstore import BlobStore, private_dir
+from .journal import IntakeJournal
 from .keys import Keys
 
 log = logs.get(__name__)
@@ -101,13 +103,8 @@ def referenced_blobs(client: redis.Redis, keys: Keys) -> set[str]:
         for key in batch:
             pipe.hget(key, "files")
         for raw in pipe.execute():
-            if raw is None:
-                continue  # expired between the scan and the read
-            try:
-                files = json.loads(_text(raw))
-            except ValueError:
-                continue
-            found.update(str(f["sha256"]) for f in files if isinstance(f, dict) and f.get("sha256"))
+            if raw is not None:  # None: expired between the scan and the read
+                found.update(_files_of({"files": _text(raw)}))
         batch.clear()
 
     for raw_key in client.scan_iter(match=f"{prefix}*", count=1000):
@@ -119,6 +116,28 @@ def referenced_blobs(client: redis.Redis, keys: Keys) -> set[str]:
             flush()
     if batch:
         flush()
+    return found
+
+
+def _files_of(record: Any) -> set[str]:
+    """The sha256s a filing record lists (`files`: a list, or its JSON text as Redis holds it)."""
+    files = record.get("files") if isinstance(record, dict) else None
+    if isinstance(files, str):
+        try:
+            files = json.loads(files)
+        except ValueError:
+            return set()
+    if not isinstance(files, list):
+        return set()
+    return {str(f["sha256"]) for f in files if isinstance(f, dict) and f.get("sha256")}
+
+
+def journal_blobs(journal: IntakeJournal | None) -> set[str]:
+    """The sha256 of every file of every filing still in the intake journal."""
+    found: set[str] = set()
+    if journal is not None:
+        for entry in journal.entries():
+            found |= _files_of(entry.record)
     return found
 
 
@@ -157,6 +176,7 @@ def collect(
     keys: Keys,
     retention_s: float,
     *,
+    journal: IntakeJournal | None = None,
     now: float | None = None,
     pause: Pause | None = None,
 ) -> CollectStats:
@@ -166,7 +186,7 @@ def collect(
     stats.staging_removed = blobs.clean_staging()
     # What a killed run left in the trash gets its last look with this run's own.
     moved: list[tuple[str, Path]] = _trash_entries(blobs)
-    references = referenced_blobs(client, keys)
+    references = referenced_blobs(client, keys) | journal_blobs(journal)
     if pause:
         pause("scanned", "")
     for sha256, path in blobs.blobs():
@@ -199,7 +219,7 @@ def collect(
         return stats
     if pause:
         pause("rescanning", "")
-    references = referenced_blobs(client, keys)
+    references = referenced_blobs(client, keys) | journal_blobs(journal)
     for sha256, target in moved:
         path = blobs.path(sha256)
         try:
@@ -229,9 +249,16 @@ class Collector:
     """A thread running `collect` every `interval_s` seconds (the first run soon after start)."""
 
     def __init__(
-        self, blobs: BlobStore, client: redis.Redis, keys: Keys, retention_s: float, interval_s: float
+        self,
+        blobs: BlobStore,
+        client: redis.Redis,
+        keys: Keys,
+        retention_s: float,
+        interval_s: float,
+        journal: IntakeJournal | None = None,
     ) -> None:
         self.blobs = blobs
+        self.journal = journal
         self.client = client
         self.keys = keys
         self.retention_s = retention_s
@@ -255,7 +282,7 @@ class Collector:
         if not self.client.set(self.keys.collector_lock, str(os.getpid()), nx=True, px=ttl_ms):
             return None
         t0 = time.perf_counter()
-        stats = collect(self.blobs, self.client, self.keys, self.retention_s)
+        stats = collect(self.blobs, self.client, self.keys, self.retention_s, journal=self.journal)
         log.info(
             "collector.run",
             **stats.as_log(),

@@ -107,6 +107,10 @@ class FilingStore:
     def has_report(self, fid: str, index: int) -> bool:
         return bool(self.r.hexists(self.keys.reports(fid), str(index)))
 
+    def stored_indexes(self, fid: str) -> set[int]:
+        """Positions of the files whose report is stored."""
+        return {int(k) for k in self.r.hkeys(self.keys.reports(fid))}
+
     def mark_started(self, fid: str) -> None:
         self.r.hsetnx(self.keys.filing(fid), "started_at", repr(time.time()))
 

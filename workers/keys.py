@@ -20,6 +20,11 @@ class Keys:
         return f"{self.namespace}:outbox"
 
     @property
+    def reconcile_lock(self) -> str:
+        """String with a TTL: held by the process running the reconciler's current pass."""
+        return f"{self.namespace}:reconcile:lock"
+
+    @property
     def metrics(self) -> str:
         return f"{self.namespace}:metrics"
 

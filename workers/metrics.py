@@ -79,6 +79,10 @@ class Metrics:
             items.append((_field("callbacks_given_up"), 1))
         self._incr(items)
 
+    def reconciled(self, action: str, count: int) -> None:
+        if count:
+            self._incr([(_field("reconciled", action=action), count)])
+
 
 class RedisCollector(Collector):
     """Renders the Redis-held totals and the live queue depths for prometheus_client."""
@@ -108,6 +112,13 @@ class RedisCollector(Collector):
         )
         yield from self._counter(
             values, "callbacks_given_up", "Callbacks abandoned after the whole retry schedule.", []
+        )
+        yield from self._counter(
+            values,
+            "reconciled",
+            "What the reconciler re-sent for stranded filings: recreated filings, checks, finalizes, "
+            "callbacks put back in the outbox.",
+            ["action"],
         )
         yield self._histogram(values)
 

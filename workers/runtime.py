@@ -29,11 +29,13 @@ from ..clients import Clients, load_clients
 from ..netguard import AddressPolicy, guarded_client
 from ..policy import Policy, load_policy
 from ..settings import Settings
-from .broker import CALLBACKS, CourtdocBroker, build_broker
+from .broker import CALLBACKS, INTAKE, CourtdocBroker, build_broker
 from .filings import FilingStore
+from .journal import IntakeJournal
 from .keys import Keys
 from .metrics import Metrics
 from .outbox import Outbox, OutboxPoller
+from .reconciler import Reconciler, ReconcilerThread
 
 log = logs.get(__name__)
 
@@ -59,6 +61,26 @@ class OutboxMiddleware(dramatiq.Middleware):
             self.poller = None
 
 
+class ReconcilerMiddleware(dramatiq.Middleware):
+    """Runs the reconciler in every worker that serves the `intake` queue."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.thread: ReconcilerThread | None = None
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        queues = getattr(worker, "queues", None)
+        if queues is not None and INTAKE not in queues:
+            return
+        self.thread = ReconcilerThread(Reconciler(self.runtime))
+        self.thread.start()
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        if self.thread is not None:
+            self.thread.stop()
+            self.thread = None
+
+
 class CollectorMiddleware(dramatiq.Middleware):
     """Starts the blob collector (workers/collector.py) in every worker serving `intake`."""
 
@@ -67,13 +89,12 @@ class CollectorMiddleware(dramatiq.Middleware):
         self.collector: Any = None
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        from .broker import INTAKE
         from .collector import Collector
 
         rt, queues = self.runtime, getattr(worker, "queues", None)
         if rt.settings.collector_interval_s > 0 and (queues is None or INTAKE in queues):
             self.collector = Collector(
-                rt.blobs, rt.redis, rt.keys, rt.retention_s(), rt.settings.collector_interval_s
+                rt.blobs, rt.redis, rt.keys, rt.retention_s(), rt.settings.collector_interval_s, rt.journal
             )
             self.collector.start()
 
@@ -91,6 +112,7 @@ class Runtime:
     broker: CourtdocBroker
     keys: Keys
     blobs: BlobStore
+    journal: IntakeJournal
     policy: Policy
     clients: Clients
     filings: FilingStore
@@ -134,19 +156,28 @@ class Runtime:
             return None
 
     def submit(self, fid: str, record: dict[str, Any]) -> None:
-        """Record a filing and enqueue one check per file (after its files are stored)."""
-        self.filings.create(fid, record)
+        """Journal a filing, record it and enqueue one check per file (after its files are
+        stored). Once this returns, the filing reaches a verdict whatever fails next."""
+        self.journal.write(fid, record)
         check = self.actors["check_file"]
         try:
+            self.filings.create(fid, record)
             for index in range(int(record["nfiles"])):
                 check.send(fid, index)
         except Exception:
-            # The client gets an error, not a 202: drop the record so no half-queued filing
-            # stays behind (checks already sent find no filing and end).
+            # The client gets an error, not a 202: drop the record and the journal entry so no
+            # half-queued filing stays behind (checks already sent find no filing and end).
+            self.journal.remove(fid)
             with contextlib.suppress(redis.RedisError):
                 self.redis.delete(*self.keys.all_for(fid))
             raise
         self.metrics.received()
+
+    def close_filing(self, fid: str) -> None:
+        """The filing needs nothing more (decided, callback settled): expire its Redis state
+        after retention and drop its journal entry."""
+        self.filings.expire(fid, self.retention_s())
+        self.journal.remove(fid)
 
     def local_date(self, ts: float) -> dt.date:
         """The calendar date of a moment in the court's time zone (COURTDOC_TIMEZONE)."""
@@ -205,6 +236,7 @@ def build_runtime(
         broker=build_broker(settings, url, keys.dramatiq),
         keys=keys,
         blobs=BlobStore(settings.blob_dir),
+        journal=IntakeJournal(settings.journal_dir),
         policy=load_policy(settings.policy),
         clients=clients if clients is not None else load_clients(clients_path(settings)),
         filings=FilingStore(client, keys),
@@ -213,6 +245,7 @@ def build_runtime(
         address_policy=AddressPolicy(settings.callback_allow_networks),
     )
     rt.broker.add_middleware(OutboxMiddleware(rt))
+    rt.broker.add_middleware(ReconcilerMiddleware(rt))
     rt.broker.add_middleware(CollectorMiddleware(rt))
     for factory in ACTOR_FACTORIES:
         rt.actors.update(factory(rt))
