@@ -287,7 +287,11 @@ def _build_section(cls: type, table: Any, prefix: str) -> Any:
     return cls(**values)
 
 
-def parse_policy(data: bytes, source: str = "<policy>") -> Policy:
+def parse_policy(data: bytes, source: str = "<policy>", *, complete: bool = False) -> Policy:
+    """Parse and validate a policy. Its `[rules]` table overrides the shipped default's
+    severities: a rule it does not name keeps the shipped severity, so a court's policy written
+    for an earlier courtdoc keeps loading when rules are added. `complete` (the shipped default
+    itself) requires a severity for every rule."""
     try:
         raw = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -310,15 +314,19 @@ def parse_policy(data: bytes, source: str = "<policy>") -> Policy:
             raise PolicyError(
                 f"rules.{rule}: severity must be one of {', '.join(SEVERITIES)}, got {severity!r}"
             )
-    # Every rule courtdoc knows (the message catalogue) needs a severity, and only those:
-    # a rule left out would fail in the middle of a check, a misspelt one would never apply.
+    # Only rules courtdoc knows (the message catalogue) may be named: a misspelt one would never
+    # apply. Every rule needs a severity: one the policy leaves out takes the shipped one.
     from .messages import rule_ids
 
     known_rules = set(rule_ids())
-    for rule in sorted(known_rules - set(sections["rules"])):
-        raise PolicyError(f"rules.{rule}: missing (give it a severity: {', '.join(SEVERITIES)})")
     for rule in sorted(set(sections["rules"]) - known_rules):
         raise PolicyError(f"rules.{rule}: unknown rule")
+    left_out = sorted(known_rules - set(sections["rules"]))
+    if left_out and complete:
+        raise PolicyError(f"rules.{left_out[0]}: missing (give it a severity: {', '.join(SEVERITIES)})")
+    if left_out:
+        shipped = default_policy().rules
+        sections["rules"] = {**{rule: shipped[rule] for rule in left_out}, **sections["rules"]}
     limits: Limits = sections["limits"]
     lowered = [e.lower().lstrip(".") for e in limits.allowed_extensions]
     missing_map = sorted(set(lowered) - set(limits.extension_formats))
@@ -347,4 +355,4 @@ def load_policy(path: str | Path | None = None) -> Policy:
 
 @cache
 def default_policy() -> Policy:
-    return parse_policy(DEFAULT_POLICY_PATH.read_bytes(), str(DEFAULT_POLICY_PATH))
+    return parse_policy(DEFAULT_POLICY_PATH.read_bytes(), str(DEFAULT_POLICY_PATH), complete=True)

@@ -72,8 +72,11 @@ class Settings(BaseSettings):
     #: The reconciler looks for filings that stopped moving this often (in every intake worker
     #: process, one at a time) ...
     reconcile_interval_s: float = 5.0
-    #: ... among those received at least this long ago (workers/reconciler.py).
+    #: ... among those received at least this long ago (workers/reconciler.py) ...
     reconcile_after_s: float = 30.0
+    #: ... and a filing that has not moved for this long trusts only messages still waiting on a
+    #: queue (a fetched message whose answer Redis never sent is stuck with a live worker).
+    reconcile_stuck_s: float = 600.0
     #: Worker processes look for blobs past retention this often (0: never); see README "Retention".
     collector_interval_s: float = 3600.0
 

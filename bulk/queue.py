@@ -20,7 +20,9 @@ only after it wrote its answer), is lost: it is sent again, up to `max_sends` me
 then its file gets the line "no answer from the bulk workers after N attempts". A message that
 simply waits — a deep queue, a slow file, no worker running yet, a retry after a Redis error —
 is never taken for lost, so a slow run gets no false error line; the command warns every
-minute while no answer comes.
+minute while no answer comes. A Redis restart does not end the run: the command reads on and
+sends on once Redis answers again (a send waits up to `REDIS_PATIENCE_S` before its file's line
+says it could not be sent), and the workers' retries wait for Redis the same way.
 
 The policy's TOML is stored in Redis under its sha256 for the workers; the command's own index
 (SQLite in --out) stays the only record of what is done, so a resumed run re-sends what was in
@@ -58,6 +60,8 @@ _QUIET_WARN_S = 60.0
 PROBE_EVERY_S = 15.0
 #: Messages sent for one file, the first included, before its line says none was answered.
 MAX_SENDS = 3
+#: How long a send waits for Redis to come back before the file's line says it could not be sent.
+REDIS_PATIENCE_S = 300.0
 #: The tickets whose message no worker can get any more. A message can be got while its id is on
 #: the queue's or the delay queue's list, or in the set of messages a worker has fetched but not
 #: acknowledged (Dramatiq's Redis broker requeues those of a dead worker), and its body is in a
@@ -158,6 +162,7 @@ class QueueBackend:
         self._lock = threading.Lock()
         self._senders = ThreadPoolExecutor(max_workers=_SENDERS, thread_name_prefix="bulk-send")
         self._last_answer = time.monotonic()
+        self._redis_away = False
         self.sent = 0
         self.resent = 0  # messages sent again because the previous one was lost
         self.unanswered = 0  # files whose every message was lost
@@ -219,21 +224,34 @@ class QueueBackend:
             self._sends[ticket] = 0
         self._senders.submit(self._send, ticket, job)
 
+    def _enqueue(self, ticket: str, job: Job, again: bool) -> dramatiq.Message[Any]:
+        """Enqueue the ticket's message; while Redis is away (a restart), wait for it, up to
+        `REDIS_PATIENCE_S`, rather than give the file an error line it does not deserve."""
+        waited = 0.0
+        while True:
+            try:
+                if again:  # where the workers last saw the lost message no longer counts
+                    self.redis.hdel(self.messages, ticket)
+                return self.broker.enqueue(
+                    dramatiq.Message(
+                        queue_name=BULK,
+                        actor_name=ACTOR,
+                        args=(self.run, ticket, job.mat.sha256, job.item.name, self.policy.sha256, self.lang),
+                        kwargs={},
+                        options={},
+                    )
+                )
+            except (redis.ConnectionError, redis.TimeoutError):
+                if waited >= REDIS_PATIENCE_S:
+                    raise
+                time.sleep(0.5)
+                waited += 0.5
+
     def _send(self, ticket: str, job: Job, again: bool = False) -> None:
         """Store the blob and enqueue the message (threads: the blob store's fsyncs overlap)."""
         try:
             self._store_blob(job)
-            if again:  # where the workers last saw the lost message no longer counts
-                self.redis.hdel(self.messages, ticket)
-            message = self.broker.enqueue(
-                dramatiq.Message(
-                    queue_name=BULK,
-                    actor_name=ACTOR,
-                    args=(self.run, ticket, job.mat.sha256, job.item.name, self.policy.sha256, self.lang),
-                    kwargs={},
-                    options={},
-                )
-            )
+            message = self._enqueue(ticket, job, again)
         except Exception as exc:  # this file could not be sent: its line says why, the run goes on
             with self._lock:
                 if self._pending.pop(ticket, None) is not None:
@@ -253,9 +271,24 @@ class QueueBackend:
             return ready
         if not self.pending():
             return []
+        try:
+            return self._read_answers(timeout)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            # Redis restarting: the answers wait in its stream (AOF) and the messages in its
+            # queues; read on once it is back. Workers' retries outlive the outage too.
+            if not self._redis_away:
+                log.warning("bulk.redis_unavailable", error=str(exc))
+            self._redis_away = True
+            time.sleep(min(timeout, 1.0))
+            return []
+
+    def _read_answers(self, timeout: float) -> list[tuple[Job, Outcome]]:
         answer: Any = self.redis.xread(
             {self.stream: self._last_id}, count=_READ_BATCH, block=max(1, int(timeout * 1000))
         )
+        if self._redis_away:
+            log.info("bulk.redis_back")
+            self._redis_away = False
         out: list[tuple[Job, Outcome]] = []
         seen: list[str] = []
         answered: list[str] = []

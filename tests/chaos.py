@@ -176,6 +176,7 @@ class ScenarioResult:
     slowest_s: float  # longest 202 -> first callback
     worker_events: dict[str, int]  # counts of the recovery events the workers logged
     missing: list[str]  # accepted filings without a callback when the wait ended
+    worker_log: list[str] = field(default_factory=list)  # every line the workers wrote
 
     @property
     def duplicates(self) -> dict[str, int]:
@@ -299,4 +300,5 @@ def run_scenario(
         slowest_s=max(firsts, default=0.0),
         worker_events=events,
         missing=sorted(set(accepted) - set(got)),
+        worker_log=[line for w in workers for line in w.raw],
     )

@@ -316,3 +316,28 @@ def test_a_file_whose_every_message_is_lost_gets_an_error_line_and_the_run_ends(
     assert not client.exists(
         results_key(settings.namespace, backend.run), messages_key(settings.namespace, backend.run)
     )
+
+
+@pytest.mark.parametrize("how", ["kill", "stop"])
+def test_a_redis_restart_in_the_middle_of_a_run_costs_no_line(
+    archive: Path, reference: Path, bulk_policy: Path, private_redis: Any, tmp_path: Path, how: str
+) -> None:
+    """Redis SIGKILLed (or stopped) while the workers check and the command reads, started again
+    2 s later from its AOF: the run ends with exactly the local run's lines, none an error."""
+    write_clients(tmp_path / "clients.toml")
+    settings = service_settings(tmp_path, private_redis.url, "bulkrestart", tmp_path / "clients.toml")
+    out = tmp_path / "queued"
+    with bulk_workers(settings) as workers:
+        run = QueuedRun(archive, out, bulk_policy, settings, probe_every_s=0.5)
+        backend = run.backend
+        wait_until(lambda: backend.sent >= FILES // 4, 60, "a quarter of the files sent")
+        getattr(private_redis, how)()
+        time.sleep(2.0)
+        private_redis.start()
+        run.result(timeout=180)
+        waited = workers.find("retry.enqueue_waiting")
+    got, want = _by_path(out), _by_path(reference)
+    assert got == want, sorted(p for p in want if got.get(p) != want[p])
+    assert (out / "summary.json").read_bytes() == (reference / "summary.json").read_bytes()
+    assert backend.unanswered == 0
+    print(f"\n{how}: {backend.sent} messages sent, {backend.resent} sent again; retries held: {len(waited)}")

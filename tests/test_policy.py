@@ -65,7 +65,6 @@ BASE = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
             BASE.replace('"file.empty" = "reject"', '"file.empty" = "fatal"'),
             "rules.file.empty: severity must be",
         ),
-        (BASE.replace('"file.empty" = "reject"\n', ""), "rules.file.empty: missing"),
         (
             BASE.replace('"file.empty" = "reject"', '"file.empty" = "reject"\n"file.emty" = "reject"'),
             "rules.file.emty: unknown rule",
@@ -127,3 +126,14 @@ def test_a_policy_is_unpickled_once_per_process() -> None:
     finally:
         pool.close()
     assert severities == [policy.rules["doc.unsupported"], "reject", policy.rules["doc.unsupported"]]
+
+
+def test_a_court_policy_only_overrides_severities_and_keeps_loading_when_rules_are_added() -> None:
+    """A court's policy written before a rule existed: the rule takes the shipped severity. The
+    shipped policy itself must name every rule."""
+    older = BASE.replace('"file.empty" = "reject"\n', "").replace('"file.too_large" = "reject"', '"file.too_large" = "warn"')
+    policy = parse_policy(older.encode("utf-8"), "court.toml")
+    assert policy.rules["file.empty"] == "reject"  # from the shipped policy
+    assert policy.rules["file.too_large"] == "warn"  # the court's own
+    with pytest.raises(PolicyError, match=r"rules\.file\.empty: missing"):
+        parse_policy(older.encode("utf-8"), "kz-court.toml", complete=True)

@@ -153,6 +153,37 @@ def test_nothing_is_sent_for_messages_in_flight_or_young_filings(
         assert Reconciler(rt).run_once(force=True).checks_sent == []  # now in flight again
 
 
+def test_a_message_fetched_but_never_received_is_sent_again_once_the_filing_stalls(
+    tmp_path: Path, redis_server, redis_namespace: str
+) -> None:
+    """Redis ran a worker's fetch and died before answering: the message sits in that live
+    worker's unacknowledged set. Trusted while the filing is young; sent again once it stalls."""
+    files = corpus_files(tmp_path / "in")
+    portal = write_clients(tmp_path / "clients.toml")
+    settings = service_settings(
+        tmp_path,
+        redis_server.url,
+        redis_namespace,
+        tmp_path / "clients.toml",
+        reconcile_after_s=0.2,
+        reconcile_stuck_s=1.5,
+    )
+    with running_api(settings) as (rt, api):
+        fid = _post(api.url, portal.key, files, Receiver(), "STUCK-1")
+        base = f"{rt.keys.dramatiq}:intake"
+        fetched = [
+            mid for mid, raw in rt.redis.hgetall(f"{base}.msgs").items() if json.loads(raw)["args"] == [fid, 2]
+        ]
+        rt.redis.lrem(base, 0, fetched[0])
+        rt.redis.sadd(f"{rt.keys.dramatiq}:__acks__.a-live-worker.intake", fetched[0])
+        time.sleep(0.3)
+        assert not Reconciler(rt).run_once(force=True).acted  # fetched, not yet stalled
+        time.sleep(1.4)
+        assert Reconciler(rt).run_once(force=True).checks_sent == [(fid, 2)]
+        # The other two still wait on the queue: never sent again, however long they wait.
+        assert Reconciler(rt).run_once(force=True).checks_sent == []
+
+
 def test_lost_finalize_and_lost_outbox_entry_are_restored(
     tmp_path: Path, redis_server, redis_namespace: str
 ) -> None:

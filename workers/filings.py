@@ -35,7 +35,10 @@ local total = tonumber(redis.call('HGET', KEYS[1], 'nfiles'))
 if not total then return {-1, 0, 0} end
 local added = redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'barrier_calls', 1)
-if added == 1 then redis.call('HINCRBY', KEYS[1], 'barrier_added', 1) end
+if added == 1 then
+  redis.call('HINCRBY', KEYS[1], 'barrier_added', 1)
+  redis.call('HSET', KEYS[1], 'progress_at', ARGV[4])
+end
 local count = redis.call('HLEN', KEYS[2])
 local won = 0
 if count >= total then
@@ -117,7 +120,7 @@ class FilingStore:
     def store_report(self, fid: str, index: int, report_json: str, message_id: str) -> BarrierResult:
         added, count, won = self._barrier(
             keys=[self.keys.filing(fid), self.keys.reports(fid), self.keys.final(fid)],
-            args=[str(index), report_json, message_id],
+            args=[str(index), report_json, message_id, repr(time.time())],
         )
         if added == -1:
             return BarrierResult(False, 0, False, False, missing=True)

@@ -63,6 +63,14 @@ return 1
 """
 
 
+_RESTORE = """
+if redis.call('HGET', KEYS[2], 'cb_state') ~= 'pending' then return 0 end
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return 1
+"""
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -75,6 +83,7 @@ class Outbox:
         self._claim_due = client.register_script(_CLAIM_DUE)
         self._begin = client.register_script(_BEGIN)
         self._complete = client.register_script(_COMPLETE)
+        self._restore = client.register_script(_RESTORE)
 
     def claim_due(self, limit: int = 100) -> list[tuple[str, int]]:
         now = now_ms()
@@ -99,6 +108,11 @@ class Outbox:
             args=[fid, token, json.dumps(attempt), state, next_at_ms],
         )
         return bool(done)
+
+    def restore(self, fid: str) -> bool:
+        """Put a pending callback that is missing from the outbox back in it, due now. One
+        script: a delivery that completes meanwhile (state no longer pending) is left alone."""
+        return bool(self._restore(keys=[self.keys.outbox, self.keys.filing(fid)], args=[fid, now_ms()]))
 
     def pending(self) -> int:
         return int(self.r.zcard(self.keys.outbox))

@@ -17,6 +17,12 @@ older than `COURTDOC_RECONCILE_AFTER_S` and:
   * an entry whose filing needs nothing more (callback delivered or given up, or no callback)
     is removed.
 
+A message a worker fetched but never received — Redis ran the fetch and died before its answer
+arrived — sits in that live worker's list of unacknowledged messages for good: the heartbeat
+cannot requeue it, since its worker is alive. So a filing that has not moved for
+`COURTDOC_RECONCILE_STUCK_S` (longer than any check or retry backoff may take) trusts only
+messages still waiting on a queue, and the fetched ones are sent again.
+
 "No message for it" is read from one atomic snapshot of the intake queue's message hashes
 (queued, fetched by a worker, or waiting in the delay queue), taken before the filings' state,
 so a message that moves — a retry, a delayed message coming due — is seen in one place or the
@@ -42,7 +48,6 @@ import redis
 
 from .. import logs
 from .broker import INTAKE
-from .outbox import now_ms
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -77,21 +82,27 @@ class Reconciler:
         self.rt = rt
         self.after_s = rt.settings.reconcile_after_s
         self.interval_s = rt.settings.reconcile_interval_s
+        self.stuck_s = rt.settings.reconcile_stuck_s
 
-    def _in_flight(self) -> set[tuple[str, tuple[Any, ...]]]:
-        """(actor, args) of every intake message Redis holds, from one MULTI snapshot."""
+    def _in_flight(self) -> dict[tuple[str, tuple[Any, ...]], bool]:
+        """(actor, args) of every intake message Redis holds -> whether a copy still waits on a
+        queue (True) or all were fetched by workers (False); from one MULTI snapshot."""
         base = f"{self.rt.keys.dramatiq}:{INTAKE}"
         pipe = self.rt.redis.pipeline(transaction=True)
-        pipe.hvals(f"{base}.msgs")
-        pipe.hvals(f"{base}.DQ.msgs")
-        out: set[tuple[str, tuple[Any, ...]]] = set()
-        for values in pipe.execute():
-            for raw in values:
-                try:
-                    message = json.loads(raw)
-                    out.add((message["actor_name"], tuple(message["args"])))
-                except (ValueError, KeyError, TypeError):
-                    continue
+        pipe.hgetall(f"{base}.msgs")
+        pipe.hgetall(f"{base}.DQ.msgs")
+        pipe.lrange(base, 0, -1)
+        pipe.lrange(f"{base}.DQ", 0, -1)
+        msgs, delayed, waiting, waiting_delayed = pipe.execute()
+        queued = set(waiting) | set(waiting_delayed)
+        out: dict[tuple[str, tuple[Any, ...]], bool] = {}
+        for redis_id, raw in [*msgs.items(), *delayed.items()]:
+            try:
+                message = json.loads(raw)
+                key = (message["actor_name"], tuple(message["args"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+            out[key] = out.get(key, False) or redis_id in queued
         return out
 
     def _lock(self) -> bool:
@@ -113,6 +124,9 @@ class Reconciler:
         actors = self.rt.actors
         for entry in entries:
             fid = entry.fid
+            # The report before the state: finalize writes the report and the callback state in
+            # one script, so state read after a report is found is never older than it.
+            decided = self.rt.filings.final_report(fid) is not None
             meta = self.rt.filings.meta(fid)
             if meta is not None and int(meta.get("reconciled", "0")) >= MAX_RESENDS:
                 continue  # given up (logged once, when the limit was reached)
@@ -122,19 +136,23 @@ class Reconciler:
                     actors["check_file"].send(fid, index)
                 result.recreated.append(fid)
                 continue
-            if self.rt.filings.final_report(fid) is not None:
+            if decided:
                 self._decided(fid, meta, result)
                 continue
             nfiles = int(meta["nfiles"])
             stored = self.rt.filings.stored_indexes(fid)
-            checks_in_flight = {
-                int(args[1]) for name, args in in_flight if name == "check_file" and args[0] == fid
+            moved_at = max(float(meta.get("created_at") or 0), float(meta.get("progress_at") or 0))
+            stalled = time.time() - moved_at > self.stuck_s
+            # A stalled filing trusts only messages still waiting on a queue (module docstring).
+            held = {
+                key for key, waiting in in_flight.items() if key[1][:1] == (fid,) and (waiting or not stalled)
             }
+            checks_in_flight = {int(args[1]) for name, args in held if name == "check_file"}
             missing = [i for i in range(nfiles) if i not in stored and i not in checks_in_flight]
             finalize = (
                 len(stored) >= nfiles
                 and not checks_in_flight
-                and ("finalize_filing", (fid,)) not in in_flight
+                and ("finalize_filing", (fid,)) not in held
             )
             if (missing or finalize) and not self._count_resend(fid):
                 continue
@@ -164,8 +182,7 @@ class Reconciler:
             if self._count_resend(fid):
                 self.rt.actors["finalize_filing"].send(fid)
                 result.finalized.append(fid)
-        elif self.rt.redis.zscore(self.rt.keys.outbox, fid) is None:
-            self.rt.redis.zadd(self.rt.keys.outbox, {fid: now_ms()}, nx=True)
+        elif self.rt.outbox.restore(fid):
             result.callbacks_requeued.append(fid)
 
 
