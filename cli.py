@@ -1,14 +1,19 @@
 """The `courtdoc` command line: `check` files in-process, list the `rules`.
 
 Exit codes of `check`: 0 when every file (and the filing) is accepted, 1 when anything is
-rejected, 2 on a usage error (a missing file, a bad policy, a bad option).
+rejected, 2 on a usage error (a path that does not exist, a bad policy, a bad option). A path
+that exists but cannot be read as a file (no permission, a directory, a FIFO or device, a
+symbolic link loop, or a file gone while being checked) gets a report with a `file.unreadable`
+finding, and every other file is still checked; a FIFO is never opened for a blocking read.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import stat
 import sys
 import threading
 from collections.abc import Sequence
@@ -71,6 +76,15 @@ def _parser(core_only: bool = False) -> argparse.ArgumentParser:
     return parser
 
 
+def _read_text(path: Path) -> str:
+    """A small text file's content; a FIFO or device is refused at once instead of read."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        return fh.read().decode("utf-8")
+
+
 def _load_metadata(path: str | Path | None) -> dict[str, Any]:
     """A filing's metadata from JSON: a list of declared documents, or a filing.json object
     (see README, "Filing-level checks"); validated here so a bad value is a usage error."""
@@ -79,10 +93,10 @@ def _load_metadata(path: str | Path | None) -> dict[str, Any]:
     from .checks.filing.metadata import MetadataError, parse_metadata
 
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(_read_text(Path(path)))
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: not valid JSON: {exc}") from None
     if isinstance(data, list):
         data = {"declared": data}
@@ -96,13 +110,27 @@ def _load_metadata(path: str | Path | None) -> dict[str, Any]:
 
 
 def _filing_files(folder: str) -> tuple[list[Path], Path | None]:
-    """The files of a filing directory (sorted; hidden files skipped) and its filing.json."""
+    """The files of a filing directory (sorted; hidden files and subdirectories skipped) and its
+    filing.json. Entries that are not regular files (a FIFO, a broken link) are kept: their
+    reports say why they cannot be read, rather than the document silently missing."""
     root = Path(folder)
     if not root.is_dir():
         raise UsageError(f"{folder}: no such directory")
     meta = root / "filing.json"
-    files = sorted(p for p in root.iterdir() if p.is_file() and not p.name.startswith(".") and p != meta)
+    files = sorted(p for p in root.iterdir() if not p.is_dir() and not p.name.startswith(".") and p != meta)
     return files, meta if meta.is_file() else None
+
+
+def _missing(path: Path) -> bool:
+    """Nothing at `path`, or a symbolic link to nothing: a usage error. A path that cannot be
+    looked at (a folder without permission, a link loop) exists for all we know: a finding."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _warm_sandbox(policy: Policy) -> None:
@@ -117,6 +145,11 @@ def _warm_sandbox(policy: Policy) -> None:
 def _check(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     paths = [Path(f) for f in args.files]
+    for p in paths:
+        # Only a path that does not exist at all is a usage error (a typo); anything else that
+        # is there but cannot be read is that file's finding (see _validate_all).
+        if _missing(p):
+            raise UsageError(f"{p}: no such file")
     metadata: dict[str, Any] = {}
     if args.filing:
         in_folder, meta_path = _filing_files(args.filing)
@@ -126,9 +159,6 @@ def _check(args: argparse.Namespace) -> int:
         metadata = {**metadata, **_load_metadata(args.declared)}
     if not paths:
         raise UsageError("no files to check: give FILE... or --filing DIR")
-    for p in paths:
-        if not p.is_file():
-            raise UsageError(f"{p}: no such file")
     _warm_sandbox(policy)
     from . import pipeline  # imported here so `courtdoc --help` and `rules` stay fast
     from .render import print_filing
@@ -148,7 +178,13 @@ def _validate_all(
     pipeline: Any, paths: Sequence[Path], policy: Policy, lang: str, jobs: int, show_progress: bool
 ) -> list[Any]:
     def one(p: Path) -> Any:
-        return pipeline.validate_file(p, policy, lang=lang, name=normalize_name(p.name))
+        name = normalize_name(p.name)
+        try:
+            # Hashing first opens the file without blocking and refuses what is not a regular
+            # file, so a FIFO or a device never reaches the checker.
+            return pipeline.validate_file(p, policy, lang=lang, name=name, sha256=pipeline.sha256_file(p))
+        except OSError as exc:
+            return pipeline.unreadable_report(p, exc, policy, name=name, lang=lang)
 
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(paths)))) as executor:
         if not show_progress:
@@ -181,6 +217,10 @@ def _rules(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser(core_only=_core_only(argv)).parse_args(argv)
+    # serve, worker, revalidate, diff write filers' data (blobs, reports, results): files 0600
+    # and directories 0700, in this process and every process it starts (restored on return,
+    # for a caller that runs a command in its own process).
+    previous_umask = os.umask(0o077) if args.command not in _CORE_COMMANDS else None
     try:
         if getattr(args, "run", None) is not None:
             return int(args.run(args))
@@ -197,6 +237,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    finally:
+        if previous_umask is not None:
+            os.umask(previous_umask)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,10 @@ the run. `validate_filing` adds the checks that look at the files together.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
+import os
+import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,12 +28,88 @@ from .report import FileReport, FilingReport, Finding, decide
 from .sandbox import SandboxMemory, SandboxPool, SandboxTimeout, shared_pool
 
 
+class UnreadableFile(OSError):
+    """A path that cannot be read as a file; `kind` names why (a `file.unreadable` phrase):
+    permission, directory, special (a FIFO, device or socket), loop, broken_link, vanished or
+    error."""
+
+    def __init__(self, kind: str, code: int, text: str) -> None:
+        super().__init__(code, text)
+        self.kind = kind
+
+
+def _unreadable(exc: OSError) -> UnreadableFile:
+    if isinstance(exc, UnreadableFile):
+        return exc
+    kind = {
+        errno.EACCES: "permission",
+        errno.EPERM: "permission",
+        errno.ELOOP: "loop",
+        errno.ENOENT: "vanished",
+        errno.ENOTDIR: "vanished",
+        errno.EISDIR: "directory",
+        errno.ENXIO: "special",  # a socket, or a device without its driver
+        errno.ENODEV: "special",
+    }.get(exc.errno or 0, "error")
+    return UnreadableFile(kind, exc.errno or 0, exc.strerror or str(exc))
+
+
+def open_file(path: Path) -> int:
+    """A descriptor for reading the regular file at `path`, or `UnreadableFile`.
+
+    Opened non-blocking, so a FIFO never blocks the caller (the open returns at once and the
+    FIFO is refused like a directory or a device); for a regular file the flag changes nothing."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _unreadable(exc) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise UnreadableFile("directory", errno.EISDIR, os.strerror(errno.EISDIR))
+        raise UnreadableFile("special", errno.EINVAL, "not a regular file")
+    return fd
+
+
 def sha256_file(path: Path) -> str:
+    """The sha256 of a regular file's bytes; `UnreadableFile` (an OSError) when it cannot be read."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
+    with os.fdopen(open_file(path), "rb") as fh:
+        try:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+        except OSError as exc:
+            raise _unreadable(exc) from None
     return digest.hexdigest()
+
+
+def unreadable_report(
+    path: str | Path, exc: OSError, policy: Policy | None = None, *, name: str | None = None, lang: str = "en"
+) -> FileReport:
+    """The report of a file that could not be read: one `file.unreadable` finding saying why and
+    what to do; size 0 and an empty sha256, since neither is known."""
+    policy = policy or default_policy()
+    problem = _unreadable(exc)
+    if problem.kind == "vanished" and os.path.islink(path):
+        problem.kind = "broken_link"  # it was never there: the link points nowhere
+    issues = Issues()
+    issues.add(
+        "file.unreadable",
+        observed=problem.strerror,
+        reason=f"@ui:unread_{problem.kind}",
+        fix=f"@ui:unread_{problem.kind}_fix",
+        error=problem.strerror,
+    )
+    findings = render_findings(issues, policy, lang)
+    return FileReport(
+        name=name or Path(path).name,
+        size=0,
+        sha256="",
+        format=None,
+        verdict=decide(findings),
+        findings=findings,
+    )
 
 
 def inspect(path: Path, ext: str, policy: Policy) -> Inspection:
@@ -151,7 +230,11 @@ def filing_checks(
     meta = filing_metadata.parse_metadata(metadata or {})
     if declared is not None:
         meta.declared = filing_metadata.parse_declared(list(declared))
-    docs = [filing_rules.FiledDocument(r.name, r.sha256, r.outline) for r in reports]
+    # A file that could not be read has no sha256: it is nobody's duplicate.
+    docs = [
+        filing_rules.FiledDocument(r.name, r.sha256 or f"unread:{i}", r.outline)
+        for i, r in enumerate(reports)
+    ]
     issues = Issues()
     rows = filing_rules.check_filing(docs, meta, policy, issues, today)
     return issues, rows

@@ -5,6 +5,8 @@ nothing installed but the Python package; the tests run them too. The queue's du
 from the append-only file: `appendfsync always` (the default here) makes Redis fsync the AOF
 before answering a write, so a message enqueued before the API answered 202 survives a crash or
 power cut of the whole machine. `maxmemory-policy noeviction`: a queue must never drop keys.
+Its directory is 0700 and the server runs with umask 077, so the AOF (which holds filings'
+metadata) and its log are 0600.
 """
 
 from __future__ import annotations
@@ -102,7 +104,8 @@ class RedisServer:
         return "\n".join(lines) + "\n"
 
     def start(self, timeout: float = 15.0) -> RedisServer:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.directory.chmod(0o700)
         conf = self.directory / "redis.conf"
         conf.write_text(self._config(), encoding="utf-8")
         conf.chmod(0o600)
@@ -111,6 +114,7 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=die_with_parent if self.tied_to_parent else None,
+            umask=0o077,
         )
         self.wait_ready(timeout)
         return self

@@ -6,6 +6,10 @@ wheel's binary) with its append-only file in `<data dir>/redis` (`appendfsync al
 process: a fresh machine has a working service after `pip install` and one command. With a Redis
 URL it serves the API only, and `courtdoc worker` processes (on any machine sharing the Redis
 and the blob directory) do the checking.
+
+Everything `serve` writes is private to its user: the data directory is 0700 and the process
+runs with umask 077 (files 0600). The generated API key is shown only on a terminal; otherwise
+the log says where the key is (clients.toml, mode 0600) — the key never goes to the log stream.
 """
 
 from __future__ import annotations
@@ -20,13 +24,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import logs
+from .blobstore import private_dir
 
 log = logs.get("courtdoc.serve")
 
 
 def _lock(data_dir: Path) -> IO[str]:
     """One `serve` per data directory (two would run two Redis servers on one AOF)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     fh = open(data_dir / "serve.lock", "a+")  # noqa: SIM115 — held for the process's life
     try:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -38,6 +43,19 @@ def _lock(data_dir: Path) -> IO[str]:
     fh.write(str(os.getpid()))
     fh.flush()
     return fh
+
+
+#: Files 0600, directories 0700: blobs, reports, the embedded Redis's files, clients.toml.
+PRIVATE_UMASK = 0o077
+
+
+def _announce_key(path: Path, key: str) -> None:
+    """The new local API key on the terminal; with stderr not a terminal (a log collector, a
+    file), only where to read it — the key stays in the 0600 clients file."""
+    if sys.stderr.isatty():
+        print(f"courtdoc: created {path} with a local API key: {key}", file=sys.stderr)
+    else:
+        log.info("serve.clients_created", path=str(path), api_key="in the file (mode 0600), not logged")
 
 
 def register(sub: Any) -> None:
@@ -68,6 +86,7 @@ def main(args: argparse.Namespace) -> int:
     from .workers.runner import start_worker
     from .workers.runtime import build_runtime, clients_path
 
+    os.umask(PRIVATE_UMASK)
     settings = Settings()
     if args.host:
         settings.host = args.host
@@ -95,8 +114,7 @@ def main(args: argparse.Namespace) -> int:
             )
         path = clients_path(settings)
         if settings.clients_file is None and not path.exists():
-            key = write_local_clients(path)
-            print(f"courtdoc: created {path} with a local API key: {key}", file=sys.stderr)
+            _announce_key(path, write_local_clients(path))
         try:
             rt = build_runtime(settings, url)
         except (ClientsError, PolicyError) as exc:

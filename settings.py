@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     #: ... and a filing that has not moved for this long trusts only messages still waiting on a
     #: queue (a fetched message whose answer Redis never sent is stuck with a live worker).
     reconcile_stuck_s: float = 600.0
+    #: Worker processes look for blobs past retention this often (0: never); see README "Retention".
+    collector_interval_s: float = 3600.0
 
     # --- callbacks -----------------------------------------------------------------------------
     callback_schedule_s: Annotated[list[float], NoDecode] = list(STANDARD_WEBHOOKS_SCHEDULE)

@@ -188,7 +188,7 @@ class QueueBackend:
             return len(self._pending) + len(self._ready)
 
     def _store_blob(self, job: Job) -> None:
-        if self.blobs.exists(job.mat.sha256):
+        if self.blobs.keep(job.mat.sha256):  # refreshes its retention clock
             return
         staged = self.blobs.stage(limit=max(job.mat.size, 1))
         try:

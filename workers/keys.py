@@ -28,6 +28,17 @@ class Keys:
     def metrics(self) -> str:
         return f"{self.namespace}:metrics"
 
+    @property
+    def filing_prefix(self) -> str:
+        """Prefix of every filing's keys; `filing(fid)` is the hash that lists its files."""
+        return f"{self.namespace}:filing:"
+
+    @property
+    def collector_lock(self) -> str:
+        """String (with a TTL of one collector interval): a blob collector run is under way or
+        has just run; spares the other worker processes the same run, nothing else."""
+        return f"{self.namespace}:collector:lock"
+
     def filing(self, fid: str) -> str:
         """Hash: the filing's metadata, progress counters and callback state."""
         return f"{self.namespace}:filing:{fid}"

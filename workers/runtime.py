@@ -81,6 +81,29 @@ class ReconcilerMiddleware(dramatiq.Middleware):
             self.thread = None
 
 
+class CollectorMiddleware(dramatiq.Middleware):
+    """Starts the blob collector (workers/collector.py) in every worker serving `intake`."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.collector: Any = None
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        from .collector import Collector
+
+        rt, queues = self.runtime, getattr(worker, "queues", None)
+        if rt.settings.collector_interval_s > 0 and (queues is None or INTAKE in queues):
+            self.collector = Collector(
+                rt.blobs, rt.redis, rt.keys, rt.retention_s(), rt.settings.collector_interval_s, rt.journal
+            )
+            self.collector.start()
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        if self.collector is not None:
+            self.collector.stop()
+            self.collector = None
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -223,6 +246,7 @@ def build_runtime(
     )
     rt.broker.add_middleware(OutboxMiddleware(rt))
     rt.broker.add_middleware(ReconcilerMiddleware(rt))
+    rt.broker.add_middleware(CollectorMiddleware(rt))
     for factory in ACTOR_FACTORIES:
         rt.actors.update(factory(rt))
     log.debug("runtime.ready", redis=url.split("@")[-1], namespace=settings.namespace, at=time.time())
