@@ -9,9 +9,11 @@ the seed (default: a new one each run, printed); `bench/fuzz_mutants.py` runs th
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import random
 import re
+import sys
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -136,10 +138,23 @@ def test_a_content_types_part_that_does_not_inflate_is_named(
     assert "[Content_Types].xml" in report.findings[0].message
 
 
+def _generate_pdf_text_fixtures() -> None:
+    spec = importlib.util.spec_from_file_location(
+        "generate_pdfs_text", ROOT / "fixtures" / "generate_pdfs_text.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    module.generate(ROOT / "fixtures" / "generated" / "pdf_text")
+
+
 @pytest.fixture(scope="module")
-def sources(generated: dict[str, Path]) -> list[Path]:
-    """The corpus (when present) and every generated fixture, made first."""
+def sources(generated: dict[str, Path], text_docs: dict[str, Path]) -> list[Path]:
+    """The corpus (when present) and every generated fixture, all made first so that a seed
+    names the same mutants on every machine."""
     scan_fixtures()
+    _generate_pdf_text_fixtures()
     found = mutants.sources(*mutants.default_folders(ROOT))
     assert len(found) >= 50
     return found
