@@ -1,5 +1,6 @@
 """The bounds on parsing: hostile files end as findings within the policy's time and memory,
-and the pool of child processes stays warm, reuses children and replaces killed ones."""
+the pool of child processes stays warm, reuses children and replaces killed ones, and children
+die quietly with the process that owns them."""
 
 from __future__ import annotations
 
