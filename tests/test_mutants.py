@@ -149,6 +149,38 @@ def _generate_pdf_text_fixtures() -> None:
     module.generate(ROOT / "fixtures" / "generated" / "pdf_text")
 
 
+def test_a_startxref_beyond_any_file_position_is_damage(
+    generated: dict[str, Path], tmp_path: Path, pool: SandboxPool
+) -> None:
+    """A 30-digit startxref (seen from a repeated range): PDFium rebuilds the cross-reference
+    and opens the file, pypdf overflows a file position; the structure is damaged."""
+    data = generated["Заявление о пересмотре.pdf"].read_bytes()
+    offset = list(re.finditer(rb"startxref\s+(\d+)", data))[-1]
+    damaged = tmp_path / "Заявление (startxref).pdf"
+    damaged.write_bytes(data[: offset.start(1)] + b"9" * 30 + data[offset.end(1) :])
+    report = validate_file(damaged, load_policy(), pool=pool)
+    assert [f.rule for f in report.findings if f.rule.startswith("file.")] == ["file.corrupt"]
+    assert "OverflowError" in str(report.findings[0].observed)
+
+
+def test_a_package_part_without_a_name_is_damage(
+    generated: dict[str, Path], tmp_path: Path, pool: SandboxPool
+) -> None:
+    """A ZIP directory entry whose name was zeroed away: zipfile cannot even ask whether it is a
+    folder; the package is damaged."""
+    damaged = tmp_path / "Заявление (безымянная часть).docx"
+    with (
+        zipfile.ZipFile(generated["Заявление о пересмотре.docx"]) as zin,
+        zipfile.ZipFile(damaged, "w", zipfile.ZIP_DEFLATED) as zout,
+    ):
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info))
+        zout.writestr(zipfile.ZipInfo(""), b"x")
+    report = validate_file(damaged, load_policy(), pool=pool)
+    assert [f.rule for f in report.findings if f.rule.startswith("file.")] == ["file.corrupt"]
+    assert report.findings[0].observed == "a part with no name"
+
+
 @pytest.fixture(scope="module")
 def sources(generated: dict[str, Path], text_docs: dict[str, Path]) -> list[Path]:
     """The corpus (when present) and every generated fixture, all made first so that a seed

@@ -171,6 +171,7 @@ def open_pdf(path: Path, issues: Issues) -> pypdf.PdfReader | None:
         AttributeError,
         IndexError,
         OSError,
+        OverflowError,  # an offset too large for a file position (a damaged xref or startxref)
         RecursionError,
     ) as exc:
         issues.add(
@@ -283,7 +284,15 @@ def find_active_content(reader: pypdf.PdfReader, issues: Issues) -> None:
                 if "/A" in annot:
                     found += [(k, {"page": number}) for k in _action_kinds(annot["/A"])]
                 found += [(k, {"page": number}) for k in _additional_actions(annot)]
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+    except (
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        OverflowError,
+        RecursionError,
+    ) as exc:
         issues.add(
             "file.corrupt",
             observed=f"{type(exc).__name__}: {exc}"[:300],
