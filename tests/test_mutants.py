@@ -163,6 +163,21 @@ def test_a_startxref_beyond_any_file_position_is_damage(
     assert "OverflowError" in str(report.findings[0].observed)
 
 
+def test_an_encryption_dictionary_that_contradicts_itself_is_damage(
+    generated: dict[str, Path], tmp_path: Path, pool: SandboxPool
+) -> None:
+    """/U defined twice (as a repeated range makes it): PDFium takes the real one and opens the
+    file without a password, pypdf takes the other and cannot decrypt it; that is damage."""
+    data = generated["Заявление с ограничениями.pdf"].read_bytes()
+    entry = re.search(rb"/U <[0-9a-f]+>\n", data)
+    assert entry is not None
+    damaged = tmp_path / "Заявление (шифрование).pdf"
+    damaged.write_bytes(data[: entry.start()] + b"/U <" + b"0" * 64 + b">\n" + data[entry.start() :])
+    report = validate_file(damaged, load_policy(), lang="kk", pool=pool)
+    assert [f.rule for f in report.findings if f.rule.startswith("file.")] == ["file.corrupt"]
+    assert "шифрлау сөздігі бүлінген" in report.findings[0].message
+
+
 def test_a_package_part_without_a_name_is_damage(
     generated: dict[str, Path], tmp_path: Path, pool: SandboxPool
 ) -> None:
