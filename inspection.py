@@ -133,11 +133,14 @@ def _content_matches(ext: str, sniffed: Sniffed, policy: Policy, issues: Issues)
     if sniffed.detail.startswith("broken:") and sniffed.format in ("zip", "ole"):
         expected = policy.limits.extension_formats.get(ext, [])
         if any(fmt in ("docx", "xlsx", "doc") for fmt in expected):
+            where = {"part": sniffed.part} if sniffed.part else {}
             issues.add(
                 "file.corrupt",
+                location=where,
                 observed=sniffed.detail[:300],
                 format=ext.upper(),
-                reason="@ui:bad_package",
+                reason="@ui:bad_part" if sniffed.part else "@ui:bad_package",
+                **where,
             )
             return False
     return common.check_content_type(ext, sniffed, policy, issues)

@@ -15,9 +15,11 @@ an allocation fails under RLIMIT_AS instead of raising MemoryError.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.forkserver
 import os
 import resource
 import signal
@@ -116,10 +118,46 @@ def _one_thread_for_opencv() -> None:
     cv2.setNumThreads(1)
 
 
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent() -> None:
+    """Linux: be sent SIGTERM when the forkserver exits, which it does as soon as the process
+    that owns the pool is gone (even SIGKILLed). SIGTERM keeps its default action here, so the
+    child ends at once and silently even inside a long native call; a checker that runs a
+    helper takes it down on that signal (`doc_convert.helpers_die_with_child`)."""
+    # The forkserver lives while any process holds its "alive" pipe, and it hands one to every
+    # child: children that keep it would keep it alive, and so themselves, after the owner died.
+    server = getattr(multiprocessing.forkserver, "_forkserver", None)
+    alive = getattr(server, "_forkserver_alive_fd", None)
+    if isinstance(alive, int):
+        with contextlib.suppress(OSError):
+            os.close(alive)
+        server._forkserver_alive_fd = None  # type: ignore[union-attr]
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: a gone parent is met as a broken pipe instead
+        return
+    if os.getppid() != parent:  # the forkserver went before the signal was asked for
+        os._exit(0)
+
+
+def _answer(conn: multiprocessing.connection.Connection, message: tuple[Any, ...]) -> bool:
+    """Send the answer; False when nobody is listening any more (the parent was killed)."""
+    try:
+        conn.send(message)
+    except (BrokenPipeError, ConnectionResetError, EOFError):
+        return False
+    return True
+
+
 def _child_main(conn: multiprocessing.connection.Connection, memory_limit: int, recycle_rss: int) -> None:
     # Own process group: helpers a checker starts (LibreOffice for .doc) die with the child.
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
+    _die_with_parent()
     resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     for name in _QUIET_LOGGERS:
@@ -143,15 +181,16 @@ def _child_main(conn: multiprocessing.connection.Connection, memory_limit: int, 
             outcome, retire = ("error", f"{type(exc).__name__}: {exc}"[:500]), True
         status = _proc_status("self")
         retire = retire or status.get("VmRSS", 0) > recycle_rss
+        peak = status.get("VmHWM", 0)
         try:
-            conn.send((outcome, retire, status.get("VmHWM", 0)))
+            sent = _answer(conn, (outcome, retire, peak))
         except MemoryError:
-            conn.send((("memory", None), True, status.get("VmHWM", 0)))
+            _answer(conn, (("memory", None), True, peak))
             return
         except Exception as exc:  # a result that cannot be sent back is this job's failure
-            conn.send((("error", f"{type(exc).__name__}: {exc}"[:500]), True, status.get("VmHWM", 0)))
+            _answer(conn, (("error", f"{type(exc).__name__}: {exc}"[:500]), True, peak))
             return
-        if retire:
+        if retire or not sent:  # a child whose parent is gone leaves quietly
             return
 
 

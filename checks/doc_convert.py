@@ -23,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -79,6 +80,27 @@ def kill_tree(proc: subprocess.Popen[bytes]) -> None:
             os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(5)
+
+
+@contextlib.contextmanager
+def helpers_die_with_child(proc: subprocess.Popen[bytes]) -> Iterator[None]:
+    """While `proc` runs, SIGTERM (the sandbox child's signal that its parent is gone) first kills
+    `proc`'s tree, then ends this process as SIGTERM would have. Main thread only (elsewhere
+    Python cannot install handlers, and nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def leave(signum: int, frame: object) -> None:
+        kill_tree(proc)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    previous = signal.signal(signal.SIGTERM, leave)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _limit_memory(memory_mb: int) -> Callable[[], None]:
@@ -143,7 +165,8 @@ def converted_docx(path: Path, *, soffice: str, timeout: float, memory_mb: int) 
         except OSError as exc:
             raise ConversionError(f"LibreOffice could not be started: {exc.strerror}") from None
         try:
-            _, err = proc.communicate(timeout=timeout)
+            with helpers_die_with_child(proc):
+                _, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             kill_tree(proc)
             shutil.rmtree(profile, ignore_errors=True)

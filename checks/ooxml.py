@@ -106,9 +106,14 @@ def check_xml_parts(zf: zipfile.ZipFile, issues: Issues, display: str) -> bool:
     by `open_package`, and `zipfile` never inflates beyond a part's declared size.
     """
     for info in zf.infolist():
+        name = info.filename
+        if not name:  # a directory entry whose name was lost (zipfile cannot even ask if it is a folder)
+            issues.add(
+                "file.corrupt", observed="a part with no name", format=display, reason="@ui:bad_package"
+            )
+            return False
         if info.is_dir():
             continue
-        name = info.filename
         is_xml = name.lower().endswith((".xml", ".rels", ".vml"))
         is_index = name == "[Content_Types].xml" or name.endswith(".rels")
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +85,7 @@ TRANSLATED_FORMATS = frozenset(
 class Sniffed:
     format: str
     detail: str = ""
+    part: str = ""  # the damaged part of a broken package, when one was named
 
     @property
     def display(self) -> str:
@@ -160,10 +162,16 @@ def _sniff_zip(path: Path) -> Sniffed:
                 if "opendocument.spreadsheet" in mimetype:
                     return Sniffed("ods")
                 return Sniffed("odf", mimetype)
+            damaged = ""
             if "[Content_Types].xml" in names:
                 info = zf.getinfo("[Content_Types].xml")
                 if info.file_size <= 1_048_576:
-                    types = zf.read(info)
+                    try:
+                        types = zf.read(info)
+                    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                        # A damaged part (bad deflate data or checksum): the part names still tell
+                        # the format, and the package check names the part for the filer.
+                        types, damaged = b"", f"broken: {exc}"
                     for ct in _CT_OVERRIDE.findall(types):
                         fmt = _OOXML_MAIN_TYPES.get(ct.decode("ascii", "replace").lower())
                         if fmt:
@@ -175,7 +183,7 @@ def _sniff_zip(path: Path) -> Sniffed:
                 return Sniffed("xlsx")
             if "xl/workbook.bin" in names:
                 return Sniffed("xlsb")
-            return Sniffed("zip")
+            return Sniffed("zip", damaged, "[Content_Types].xml" if damaged else "")
     except (zipfile.BadZipFile, OSError, EOFError, KeyError, ValueError, NotImplementedError) as exc:
         return Sniffed("zip", f"broken: {exc}")
 

@@ -1,17 +1,23 @@
 """The bounds on parsing: hostile files end as findings within the policy's time and memory,
-and the pool of child processes stays warm, reuses children and replaces killed ones."""
+the pool of child processes stays warm, reuses children and replaces killed ones, and children
+die quietly with the process that owns them."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import resource
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
+from courtdoc import sandbox
 from courtdoc.pipeline import inspect, validate_file
 from courtdoc.policy import Policy, load_policy, parse_policy
 from courtdoc.sandbox import SandboxMemory, SandboxPool
@@ -144,3 +150,87 @@ def test_policy_limits_reach_the_child(one_child_pool: SandboxPool) -> None:
     policy: Policy = load_policy()
     soft, hard = one_child_pool.run(resource.getrlimit, (resource.RLIMIT_AS,), 10)
     assert soft == hard == policy.sandbox.memory_limit_mb * 1_048_576
+
+
+# A process that owns a pool and is checking a slow file when it is SIGKILLed (a worker or
+# `courtdoc revalidate` killed by the supervisor or the OOM killer).
+_OWNER = """
+import sys
+from pathlib import Path
+from courtdoc.pipeline import validate_file
+from courtdoc.policy import load_policy
+from courtdoc.sandbox import SandboxPool
+
+if __name__ == "__main__":
+    policy = load_policy()
+    pool = SandboxPool(1, policy.sandbox.memory_limit_mb, policy.sandbox.recycle_rss_mb)
+    pool.warm()
+    print(*pool.idle_pids(), flush=True)
+    validate_file(Path(sys.argv[1]), policy, pool=pool)
+    print("finished", flush=True)
+"""
+
+
+def _gone(pid: int) -> bool:
+    """Exited: no process, or a zombie nobody has reaped yet (PID 1 of a container may not)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return True
+    return stat[stat.rfind(b")") + 2 :].split()[0] in (b"Z", b"X")
+
+
+def test_children_of_a_killed_owner_exit_at_once_and_quietly(
+    generated: dict[str, Path], tmp_path: Path
+) -> None:
+    """SIGKILL the owner while its child parses a page that takes seconds: the forkserver and the
+    child exit within a second (the stderr they share closes), and nothing prints a traceback."""
+    script = tmp_path / "owner.py"
+    script.write_text(_OWNER, encoding="utf-8")
+    owner = subprocess.Popen(
+        [sys.executable, str(script), str(generated[HOSTILE_HANG])],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert owner.stdout is not None
+        child = int(owner.stdout.readline())
+        time.sleep(1.0)  # the child is inside PDFium, on a page that takes several seconds
+        assert not _gone(child)
+        owner.kill()
+        killed = time.monotonic()
+        _, err = owner.communicate(timeout=30)  # EOF on stderr: every process holding it is gone
+        closed = time.monotonic() - killed
+    finally:
+        owner.kill()
+    deadline = time.monotonic() + 5
+    while not _gone(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(child)
+    assert closed < 3.0, f"the children lived {closed:.1f} s after their owner"
+    assert "Traceback" not in err and "Error" not in err, err[-2000:]
+
+
+def _lone_child(parent_conn: Connection, child_conn: Connection) -> None:
+    parent_conn.close()  # a forked child holds both ends; the pool's children only their own
+    sandbox._child_main(child_conn, 1 << 34, 1 << 34)
+
+
+def test_a_child_whose_answer_finds_no_reader_exits_quietly(capfd: pytest.CaptureFixture[str]) -> None:
+    """Without the death signal (not Linux) a child learns of its parent's end from the pipe:
+    an answer that cannot be sent ends the child with exit code 0, without a traceback."""
+    ctx = multiprocessing.get_context("fork")
+    parent_conn, child_conn = ctx.Pipe()
+    process = ctx.Process(target=_lone_child, args=(parent_conn, child_conn), daemon=True)
+    process.start()
+    try:
+        child_conn.close()
+        parent_conn.send((time.sleep, (0.5,)))
+        parent_conn.close()  # the parent's end is gone before the answer is ready
+        process.join(10)
+        assert process.exitcode == 0
+    finally:
+        process.kill()
+    assert "Traceback" not in capfd.readouterr().err

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import posixpath
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from lxml import etree
@@ -36,6 +37,8 @@ TWIPS_PER_INCH = 1440
 RELS_PART = "word/_rels/document.xml.rels"
 # A picture part larger than this is not decoded (the package's own bounds apply first).
 _MAX_PART_BYTES = 64 * 1024 * 1024
+_JPEG_MAGIC = b"\xff\xd8\xff"
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @dataclass
@@ -99,17 +102,30 @@ def pictures(zf: zipfile.ZipFile, main: etree._Element) -> list[Picture]:
     return found
 
 
+class DamagedPicture(Exception):
+    """A JPEG or PNG picture whose data does not decode (cut short or damaged)."""
+
+
 def _raster(zf: zipfile.ZipFile, part: str, long_side: int) -> Raster | None:
+    """The picture at analysis size; None when it is not read here (too large, missing, a
+    format Pillow does not draw, such as EMF); raises DamagedPicture when it is damaged."""
     try:
         info = zf.getinfo(part)
         if info.file_size > _MAX_PART_BYTES:
             return None
         data = zf.read(part)
-        if data[:3] == b"\xff\xd8\xff":
+    except (KeyError, OSError, EOFError, zipfile.BadZipFile, zlib.error):
+        return None  # the package check has named a part that does not inflate
+    try:
+        if data[:3] == _JPEG_MAGIC:
             return decode_jpeg(data, long_side)
         with Image.open(io.BytesIO(data)) as image:
             return from_pil(image, long_side)
-    except (KeyError, OSError, SyntaxError, ValueError, zipfile.BadZipFile, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        return None
+    except (OSError, SyntaxError, ValueError) as exc:
+        if data.startswith((_JPEG_MAGIC, _PNG_MAGIC)):
+            raise DamagedPicture(f"{type(exc).__name__}: {exc}"[:300]) from exc
         return None
 
 
@@ -123,12 +139,24 @@ def check_page_images(
     for picture in pictures(zf, main):
         if picture.width_in * picture.height_in < policy.scan.docx_page_coverage * page_w * page_h:
             continue
-        raster = _raster(zf, picture.part, policy.legibility.analysis_long_side_px)
+        location = {"part": picture.part, "image": picture.number}
+        try:
+            raster = _raster(zf, picture.part, policy.legibility.analysis_long_side_px)
+        except DamagedPicture as exc:
+            issues.add(
+                "file.corrupt",
+                location=location,
+                observed=str(exc),
+                format="DOCX",
+                reason="@ui:bad_picture",
+                part=picture.part,
+                image=picture.number,
+            )
+            continue
         if raster is None:
             continue
         width_px, height_px = raster.source_size
         resolution = Resolution(width_px / picture.width_in, height_px / picture.height_in, "placement")
-        location = {"part": picture.part, "image": picture.number}
         page = check_scan_page(
             raster,
             resolution,

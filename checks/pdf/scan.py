@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,7 @@ _SIGNIFICANT_SHARE = 0.1
 _FILLS_PAGE = 0.85
 _MAX_FORM_DEPTH = 8
 PT_PER_INCH = 72.0
+_OBJECT_REPR = re.compile(r" ?<[^<>]*0x[0-9a-f]+>")
 
 
 @dataclass
@@ -366,7 +368,12 @@ def check_page(page: pdfium.PdfPage, info: PageImages, kind: str, ctx: ScanConte
     residual, swapped, analysed = 0.0, False, "render"
     if len(significant) <= 1:
         raw = next((obj for n, (obj, _) in enumerate(_images(page), start=1) if n == main.number), None)
-        decoded = _image_raster(page, main, raw, long_side) if raw is not None else None
+        try:
+            decoded = _image_raster(page, main, raw, long_side) if raw is not None else None
+        except pdfium.PdfiumError as exc:
+            # Neither Pillow nor PDFium decodes the scan's image data: the page is damaged. A
+            # render would show a blank where the image is, so the page is not judged as a scan.
+            return _damaged_page(info, kind, main, exc, ctx)
         if decoded is not None:
             raster, residual, swapped = _displayed(decoded, main, info.rotation)
             analysed = "image"
@@ -397,6 +404,32 @@ def check_page(page: pdfium.PdfPage, info: PageImages, kind: str, ctx: ScanConte
     )
     result.kind = kind
     return result
+
+
+def _damaged_page(
+    info: PageImages, kind: str, image: PlacedImage, exc: Exception, ctx: ScanContext
+) -> PageInfo:
+    """A scan page whose image cannot be decoded: `file.corrupt` at the page and image."""
+    ctx.issues.add(
+        "file.corrupt",
+        location={"page": info.number, "image": image.number},
+        # PDFium's message names the image object by its address: not kept (reports are stable).
+        observed=f"image {image.number} ({', '.join(image.filters) or 'no filter'}, "
+        f"{image.width_px}×{image.height_px} px) does not decode: {_OBJECT_REPR.sub('', str(exc))}"[:300],
+        format="PDF",
+        reason="@ui:bad_page_image",
+        page=info.number,
+        image=image.number,
+    )
+    return PageInfo(
+        number=info.number,
+        kind=kind,
+        metrics={
+            "image_coverage": round(info.coverage, 4),
+            "page_size_mm": [round(v, 1) for v in info.size_mm],
+            "analysed": "damaged",
+        },
+    )
 
 
 def check_scan_pages(

@@ -142,10 +142,14 @@ def open_pdf(path: Path, issues: Issues) -> pypdf.PdfReader | None:
             result = reader.decrypt("")
             if result == pypdf.PasswordType.NOT_DECRYPTED:
                 if not _content_not_encrypted(reader):
+                    # PDFium opened it without a password, yet the same standard algorithm does
+                    # not decrypt it with the empty password here: the encryption dictionary
+                    # contradicts itself (e.g. a key defined twice, each reader taking another).
                     issues.add(
-                        "file.check_failed",
-                        observed="encryption not supported",
-                        reason="@ui:fail_encryption",
+                        "file.corrupt",
+                        observed="the empty user password PDFium accepts does not decrypt it",
+                        format="PDF",
+                        reason="@ui:bad_encryption",
                     )
                     return None
                 # The document opens without a password; only its attachments are locked.
@@ -171,6 +175,7 @@ def open_pdf(path: Path, issues: Issues) -> pypdf.PdfReader | None:
         AttributeError,
         IndexError,
         OSError,
+        OverflowError,  # an offset too large for a file position (a damaged xref or startxref)
         RecursionError,
     ) as exc:
         issues.add(
@@ -283,7 +288,15 @@ def find_active_content(reader: pypdf.PdfReader, issues: Issues) -> None:
                 if "/A" in annot:
                     found += [(k, {"page": number}) for k in _action_kinds(annot["/A"])]
                 found += [(k, {"page": number}) for k in _additional_actions(annot)]
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+    except (
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        OverflowError,
+        RecursionError,
+    ) as exc:
         issues.add(
             "file.corrupt",
             observed=f"{type(exc).__name__}: {exc}"[:300],
