@@ -772,6 +772,13 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
                 f"verdicts {p['verdicts']}"
             )
         print(f"  CPU ms per filing (throughput phase): {tp['cpu_ms_per_filing']}")
+        if isinstance(tp["cpu_ms_per_filing"], dict):
+            total = sum(tp["cpu_ms_per_filing"].values())
+            cores = os.cpu_count() or 1
+            print(
+                f"  all processes: {total:.0f} ms CPU a filing, so at most {cores * 60_000 / total:.0f} "
+                f"filings/min on {cores} otherwise idle cores"
+            )
         print(f"  worker memory (throughput phase): {_fmt_mem(tp['workers_memory'])}")
         print(f"  worker memory (latency phase): {_fmt_mem(paced['workers_memory'])}")
         print(f"  check ms by format (throughput phase): {tp['checks']}")
