@@ -18,18 +18,23 @@ tree (the API, the workers with their sandbox processes, Redis, this process), t
 memory (RSS of the worker processes, their forkserver and sandbox children, read from /proc every
 0.5 s: the peak of the sum, and the sum of each process's own peak VmHWM), and the mean check
 time per format from the service's /metrics. With `--log-level info` the workers' `check.done`
-lines are read back too, and check times are given per document of the realistic filing.
+lines of the half-rate phase are read back too, for check times per document of the mix. A
+check's time is the worker's wall time around it: when the service is saturated it is mostly
+the wait for a free sandbox child, hence the half-rate phase.
 
 The mixes (3 or 4 files a filing):
   - realistic (bench/realistic_inputs.py; generated once, cached in bench/.cache/realistic/):
-    every filing's files are distinct, so nothing is answered from the stored-content dedup —
-      `Заявление о пересмотре.docx`    application, Times New Roman 14, 3–5 pages, 38–40 KB;
+    no two files of a run share a sha256, so none is a copy of a content stored before —
+      `Заявление о пересмотре.docx`    application, Times New Roman 14, 3–5 pages, 38,742–39,471 B;
       `Копия решения суда.pdf`         scan, 10 A4 pages, 300 dpi greyscale JPEG (q60) in a PDF
-                                       written by img2pdf, about 6.3 MB (6,290,000–6,300,000 B);
-      `Доверенность представителя.pdf` text, 2 pages, reportlab, DejaVu Serif 14 embedded, 52–54 KB;
-      `Квитанция об оплате госпошлины.jpg` A4 greyscale scan (q80), 300 dpi (about 840 KB) for
-                                       even filings, 200 dpi (about 460 KB) for odd ones;
-    about 7.2 MB a filing (`python bench/realistic_inputs.py --stats` prints exact sizes);
+                                       written by img2pdf, 6,291,043–6,338,315 B;
+      `Доверенность представителя.pdf` text, 2 pages, reportlab, DejaVu Serif 14 embedded,
+                                       52,118–53,675 B;
+      `Квитанция об оплате госпошлины.jpg` A4 greyscale scan (q80), 300 dpi for even filings
+                                       (about 840 KB), 200 dpi for odd ones (about 460 KB);
+                                       460,496–848,700 B;
+    6,842,399–7,280,125 B a filing (the 460 filings of a default run, as
+    `python bench/realistic_inputs.py --stats` prints them);
   - corpus: the same three small corpus files every time (a DOCX, a one-page text PDF, a photo):
     stored once, checked again in every filing;
   - light: three files refused on sniffing, which leaves the service's own cost.
@@ -705,7 +710,6 @@ def run_mix(
     poster = Poster(service, mix)
     print(f"bench: {mix_name}: warming up (load average {_load()})", flush=True)
     warm_up(poster, range(WARM_FILINGS))
-    log_start = _log_size(service)
     tp_indexes = range(WARM_FILINGS, WARM_FILINGS + n)
     print(f"bench: {mix_name}: throughput, {n} filings by {args.posters} posters", flush=True)
     tp = run_throughput(poster, tp_indexes, args.posters, hook)
@@ -713,13 +717,12 @@ def run_mix(
     paced_indexes = range(WARM_FILINGS + n, WARM_FILINGS + n + m)
     rate = tp["filings_per_min"] / 2
     print(f"bench: {mix_name}: latency, {m} filings at {rate:.1f}/min", flush=True)
+    log_start = _log_size(service)
     paced = run_paced(poster, paced_indexes, rate, hook)
     print(f"  {json.dumps(paced, ensure_ascii=False)}", flush=True)
     result: dict[str, Any] = {"throughput": tp, "paced": paced}
     if args.log_level == "info":
-        result["checks_by_document"] = per_document_checks(
-            service, mix, range(WARM_FILINGS, WARM_FILINGS + n + m), log_start
-        )
+        result["checks_by_document"] = per_document_checks(service, mix, paced_indexes, log_start)
     return result
 
 
@@ -782,7 +785,9 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
         print(f"  worker memory (throughput phase): {_fmt_mem(tp['workers_memory'])}")
         print(f"  worker memory (latency phase): {_fmt_mem(paced['workers_memory'])}")
         print(f"  check ms by format (throughput phase): {tp['checks']}")
+        print(f"  check ms by format (latency phase): {paced['checks']}")
         if "checks_by_document" in r:
+            print("  check ms by document (latency phase, from the workers' log):")
             for doc, row in r["checks_by_document"].items():
                 print(f"    {doc}: {row}")
     if "duplicate_callbacks_at_end" in results:

@@ -6,7 +6,7 @@ A filing, as a court cabinet receives one:
     counted by LibreOffice on samples); ends with its list of attachments naming the three other
     files with their page counts, and a signature;
   - `Копия решения суда.pdf`: a scanned copy, 10 A4 pages at 300 dpi, greyscale, each page a
-    baseline JPEG at quality 70 wrapped by img2pdf (as scanner software writes them: one
+    baseline JPEG at quality 60 wrapped by img2pdf (as scanner software writes them: one
     DCTDecode image per page, the page box from the image's dpi);
   - `Доверенность представителя.pdf`: a 2-page text PDF drawn by reportlab in DejaVu Serif 14 pt
     (the writer of fixtures/generate_filings.py), fonts embedded;
@@ -18,7 +18,9 @@ Serif 14 pt, 1:1 scale) and made to look scanned once per base page: off-white p
 ink, a slight blur (scanner optics), sensor noise. Each filing's page then gets a line of its own
 (case number, sheet number) and a shift of a few pixels before it is JPEG-encoded, so no two
 pages, and no two files, have the same bytes; the texts of the DOCX and the text PDF are shuffled
-and numbered per filing. Sizes are printed by `python bench/realistic_inputs.py --stats`.
+and numbered per filing. Sizes (`--stats`, the 460 filings of a default service bench run): DOCX
+38,742–39,471 B, scanned PDF 6,291,043–6,338,315 B, text PDF 52,118–53,675 B, JPEG 460,496–848,700
+B; 6.8–7.3 MB a filing; 1,840 files, 1,840 distinct sha256.
 
 Files are cached in bench/.cache/realistic/<n>/ (ignored by git), keyed by a version string:
 regenerating is only needed when this script changes.
