@@ -918,7 +918,8 @@ def main() -> int:
     from courtdoc.redisserver import RedisServer
 
     work = Path(tempfile.mkdtemp(prefix="courtdoc-bench-"))
-    redis = RedisServer(work / "redis", appendfsync=args.appendfsync).start()
+    # With faults, the fault thread restarts Redis: the server must not die with that thread.
+    redis = RedisServer(work / "redis", appendfsync=args.appendfsync, tied_to_parent=not args.faults).start()
     results: dict[str, Any] = {"cpus": os.cpu_count(), "load_avg_at_start": _load()}
     try:
         print(f"bench: Redis {redis.url} (AOF, appendfsync {args.appendfsync}); load average {_load()}")
