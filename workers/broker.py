@@ -32,7 +32,6 @@ the acknowledgement leaves two copies, which the idempotent barrier absorbs.
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
@@ -46,6 +45,7 @@ from dramatiq.middleware import CurrentMessage, Middleware, Retries, ShutdownNot
 
 from .. import logs
 from ..settings import Settings
+from .periodic import Periodic
 
 INTAKE = "intake"
 CALLBACKS = "callbacks"
@@ -126,32 +126,16 @@ class KeepAlive(Middleware):
 
     def __init__(self, interval_s: float) -> None:
         self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._periodic: Periodic | None = None
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         assert isinstance(broker, CourtdocBroker)
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, args=(broker,), name="keep-alive", daemon=True)
-        self._thread.start()
+        self._periodic = Periodic("keep_alive", self.interval_s, broker.keep_alive).start()
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         # Only after the worker threads finished: a graceful stop may wait for a long check.
-        self._stop.set()
-
-    def _run(self, broker: CourtdocBroker) -> None:
-        failing = False
-        while not self._stop.is_set():
-            try:
-                broker.keep_alive()
-                if failing:
-                    log.info("keep_alive.recovered")
-                failing = False
-            except Exception as exc:  # Redis away: keep trying, log once per outage
-                if not failing:
-                    log.warning("keep_alive.failed", error=str(exc))
-                failing = True
-            self._stop.wait(self.interval_s)
+        if self._periodic is not None:
+            self._periodic.stop(timeout=0)
 
 
 def build_broker(

@@ -41,7 +41,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -55,6 +54,7 @@ from .. import logs
 from ..blobstore import BlobStore, private_dir
 from .journal import IntakeJournal
 from .keys import Keys
+from .periodic import Periodic
 
 log = logs.get(__name__)
 
@@ -263,18 +263,20 @@ class Collector:
         self.keys = keys
         self.retention_s = retention_s
         self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # A short delay first, different per process, so workers started together do not race
+        # for the lock.
+        self._periodic = Periodic(
+            "collector",
+            interval_s,
+            self.run_once,
+            first_wait_s=min(interval_s, 1.0 + (os.getpid() % 10) / 10),
+        )
 
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="blob-collector", daemon=True)
-        self._thread.start()
+        self._periodic.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(10)
+        self._periodic.stop(timeout=10)
 
     def run_once(self) -> CollectStats | None:
         """One run, unless another process ran one within the interval (then None)."""
@@ -290,14 +292,3 @@ class Collector:
             duration_ms=round((time.perf_counter() - t0) * 1000, 1),
         )
         return stats
-
-    def _run(self) -> None:
-        # A short random delay first, so worker processes started together do not race for the lock.
-        if self._stop.wait(min(self.interval_s, 1.0 + (os.getpid() % 10) / 10)):
-            return
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception as exc:  # Redis away, a disk error: the next run tries again
-                log.warning("collector.failed", error=str(exc))
-            self._stop.wait(self.interval_s)

@@ -19,7 +19,6 @@ schedule would be lost with that worker's restart. Instead:
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +27,7 @@ import redis
 
 from .. import logs
 from .keys import Keys
+from .periodic import Periodic
 
 log = logs.get(__name__)
 
@@ -119,41 +119,22 @@ class Outbox:
 
 
 class OutboxPoller:
-    """A thread claiming due deliveries and handing each to `send(filing_id, token)`."""
+    """A thread claiming due deliveries and handing each to `send(filing_id, token)`; it polls
+    again at once while it finds some (more may be due)."""
 
     def __init__(self, outbox: Outbox, send: Callable[[str, int], Any], interval_s: float) -> None:
         self.outbox = outbox
         self.send = send
-        self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._periodic = Periodic("outbox.poll", interval_s, lambda: self.poll_once() > 0)
 
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="outbox-poller", daemon=True)
-        self._thread.start()
+        self._periodic.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
+        self._periodic.stop()
 
     def poll_once(self) -> int:
         claimed = self.outbox.claim_due()
         for fid, token in claimed:
             self.send(fid, token)
         return len(claimed)
-
-    def _run(self) -> None:
-        failing = False
-        while not self._stop.is_set():
-            try:
-                n = self.poll_once()
-                failing = False
-                if n:
-                    continue  # more may be due: poll again at once
-            except Exception as exc:  # Redis away: the claims are safe in Redis; try again
-                if not failing:
-                    log.warning("outbox.poll_failed", error=str(exc))
-                failing = True
-            self._stop.wait(self.interval_s)

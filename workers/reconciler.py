@@ -37,17 +37,14 @@ Time to recovery: a stranded filing is sent again within `RECONCILE_AFTER_S` of 
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import redis
-
 from .. import logs
 from .broker import INTAKE
+from .periodic import Periodic
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -189,50 +186,34 @@ class Reconciler:
 class ReconcilerThread:
     """Runs `Reconciler.run_once` every interval until stopped; survives Redis outages."""
 
-    def __init__(self, reconciler: Reconciler, on_pass: Callable[[Pass], None] | None = None) -> None:
+    def __init__(self, reconciler: Reconciler) -> None:
         self.reconciler = reconciler
-        self.on_pass = on_pass
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._periodic = Periodic(
+            "reconcile", reconciler.interval_s, self._pass, first_wait_s=reconciler.interval_s
+        )
 
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="reconciler", daemon=True)
-        self._thread.start()
+        self._periodic.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
+        self._periodic.stop()
 
-    def _run(self) -> None:
-        failing = False
-        while not self._stop.wait(self.reconciler.interval_s):
-            try:
-                t0 = time.perf_counter()
-                done = self.reconciler.run_once()
-                if failing:
-                    log.info("reconcile.recovered")
-                failing = False
-            except (redis.RedisError, OSError) as exc:
-                if not failing:
-                    log.warning("reconcile.failed", error=str(exc))
-                failing = True
-                continue
-            if done.acted:
-                metrics = self.reconciler.rt.metrics
-                metrics.reconciled("recreated", len(done.recreated))
-                metrics.reconciled("check", len(done.checks_sent))
-                metrics.reconciled("finalize", len(done.finalized))
-                metrics.reconciled("callback", len(done.callbacks_requeued))
-                log.warning(
-                    "reconcile.resent",
-                    open=done.open,
-                    recreated=done.recreated,
-                    checks=[f"{fid}/{index}" for fid, index in done.checks_sent],
-                    finalized=done.finalized,
-                    callbacks=done.callbacks_requeued,
-                    duration_ms=round((time.perf_counter() - t0) * 1000, 1),
-                )
-            if self.on_pass is not None:
-                self.on_pass(done)
+    def _pass(self) -> None:
+        t0 = time.perf_counter()
+        done = self.reconciler.run_once()
+        if not done.acted:
+            return
+        metrics = self.reconciler.rt.metrics
+        metrics.reconciled("recreated", len(done.recreated))
+        metrics.reconciled("check", len(done.checks_sent))
+        metrics.reconciled("finalize", len(done.finalized))
+        metrics.reconciled("callback", len(done.callbacks_requeued))
+        log.warning(
+            "reconcile.resent",
+            open=done.open,
+            recreated=done.recreated,
+            checks=[f"{fid}/{index}" for fid, index in done.checks_sent],
+            finalized=done.finalized,
+            callbacks=done.callbacks_requeued,
+            duration_ms=round((time.perf_counter() - t0) * 1000, 1),
+        )
