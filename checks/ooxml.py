@@ -19,6 +19,18 @@ from lxml import etree
 from ..policy import Policy
 from .findings import Issues
 
+#: What reading a damaged ZIP part can raise: a bad header or CRC, a truncated or garbled deflate
+#: stream, a flag bit that claims the part is encrypted (RuntimeError), an unknown compression.
+ZIP_PART_ERRORS: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+    zlib.error,
+)
+
 # Office never writes a DTD; one in a part means an entity-expansion attack or a forged file.
 _DOCTYPE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 _DDE = re.compile(rb"(<w:instrText[^>]*>\s*|w:instr=\"\s*)DDE(AUTO)?\b", re.IGNORECASE)
@@ -127,7 +139,7 @@ def check_xml_parts(zf: zipfile.ZipFile, issues: Issues, display: str) -> bool:
                         tail = chunk[-16:]
                     if index_data is not None:
                         index_data.append(chunk)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, zlib.error) as exc:
+        except ZIP_PART_ERRORS as exc:
             return _damaged(issues, name, str(exc), display, "@ui:bad_part")
         if declares_dtd:
             return _damaged(

@@ -38,7 +38,7 @@ from ..policy import Policy
 from .filing.listparse import Line, parse_attachments
 from .filing.normalize import Lexicon
 from .filing.rules import lexicon_for
-from .ooxml import SAFE_PARSER
+from .ooxml import SAFE_PARSER, ZIP_PART_ERRORS
 
 MAX_TEXT_PAGES = 300
 MAX_TEXT_CHARS = 2_000_000
@@ -352,7 +352,7 @@ class _Numbering:
         self.counters: dict[str, list[int]] = {}
         try:
             root = etree.fromstring(zf.read("word/numbering.xml"), SAFE_PARSER)
-        except (KeyError, etree.XMLSyntaxError, zipfile.BadZipFile, OSError):
+        except (KeyError, etree.XMLSyntaxError, *ZIP_PART_ERRORS):
             return
         abstract: dict[str, dict[int, tuple[str, str, int]]] = {}
         for an in root.iterfind(f"{_W}abstractNum"):
@@ -410,7 +410,7 @@ class _Styles:
         self.styles: dict[str, Any] = {}
         try:
             root = etree.fromstring(zf.read("word/styles.xml"), SAFE_PARSER)
-        except (KeyError, etree.XMLSyntaxError, zipfile.BadZipFile, OSError):
+        except (KeyError, etree.XMLSyntaxError, *ZIP_PART_ERRORS):
             return
         for st in root.iterfind(f"{_W}style"):
             self.styles[st.get(f"{_W}styleId", "")] = st
@@ -474,7 +474,7 @@ def _docx(path: Path, policy: Policy) -> Outline:
             app = etree.fromstring(zf.read("docProps/app.xml"), SAFE_PARSER)
             pages = next((el.text for el in app.iter() if etree.QName(el).localname == "Pages"), None)
             outline.pages = int(pages) if pages and pages.strip().isdigit() else None
-        except (KeyError, etree.XMLSyntaxError, ValueError, zipfile.BadZipFile, OSError):
+        except (KeyError, etree.XMLSyntaxError, *ZIP_PART_ERRORS):
             pass
     body = root.find(f"{_W}body")
     if body is None:

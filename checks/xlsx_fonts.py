@@ -15,7 +15,7 @@ import zipfile
 
 from lxml import etree
 
-from .ooxml import SAFE_PARSER
+from .ooxml import SAFE_PARSER, ZIP_PART_ERRORS
 from .textrules import Place, TextInventory, excerpt
 
 S_TRANSITIONAL = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -34,7 +34,7 @@ Run = tuple[str, str | None, float | None]  # text, font name, size (None: the c
 def _read(zf: zipfile.ZipFile, name: str) -> etree._Element | None:
     try:
         return etree.fromstring(zf.read(name), SAFE_PARSER)
-    except (KeyError, etree.XMLSyntaxError, zipfile.BadZipFile, OSError, EOFError):
+    except (KeyError, etree.XMLSyntaxError, *ZIP_PART_ERRORS):
         return None
 
 

@@ -142,7 +142,10 @@ def journal_blobs(journal: IntakeJournal | None) -> set[str]:
 
 
 def _put_back(moved: Path, path: Path) -> None:
-    """Return a moved blob to its path, unless a newer copy of the same bytes is already there."""
+    """Return a moved blob to its path, unless a newer copy of the same bytes is already there
+    (or another collector's run has already dealt with the moved file)."""
+    if not moved.exists():
+        return
     try:
         os.link(moved, path)
     except FileExistsError:
@@ -150,7 +153,7 @@ def _put_back(moved: Path, path: Path) -> None:
     except FileNotFoundError:
         private_dir(path.parent.parent)
         private_dir(path.parent)
-        with contextlib.suppress(FileExistsError):
+        with contextlib.suppress(FileExistsError, FileNotFoundError):
             os.link(moved, path)
     moved.unlink(missing_ok=True)
 
@@ -210,7 +213,11 @@ def collect(
             continue  # another collector moved it
         if pause:
             pause("moved", sha256)
-        if target.stat().st_mtime >= cutoff:  # stored again before the move: keep it
+        try:
+            refreshed = target.stat().st_mtime >= cutoff
+        except FileNotFoundError:
+            continue  # another collector's run took it from the trash and decided for it
+        if refreshed:  # stored again before the move: keep it
             _put_back(target, path)
             stats.restored += 1
             continue

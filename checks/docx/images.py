@@ -25,7 +25,7 @@ from ..findings import Issues
 from ..image.dpi import MM_PER_INCH, Resolution
 from ..image.page import ScanContext, check_scan_page
 from ..image.raster import Raster, decode_jpeg, from_pil
-from ..ooxml import SAFE_PARSER
+from ..ooxml import SAFE_PARSER, ZIP_PART_ERRORS
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 WP = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
@@ -66,7 +66,7 @@ def _page_size_in(main: etree._Element) -> tuple[float, float]:
 def _targets(zf: zipfile.ZipFile) -> dict[str, str]:
     try:
         rels = etree.fromstring(zf.read(RELS_PART), SAFE_PARSER)
-    except (KeyError, etree.XMLSyntaxError, zipfile.BadZipFile, OSError):
+    except (KeyError, etree.XMLSyntaxError, *ZIP_PART_ERRORS):
         return {}
     out = {}
     for rel in rels.findall(f"{{{PKG_REL}}}Relationship"):
