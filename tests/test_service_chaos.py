@@ -38,6 +38,8 @@ def test_every_accepted_filing_gets_one_callback_through_kills_and_restarts(tmp_
     assert not result.missing, f"accepted filings without a callback: {result.missing}"
     assert set(result.callbacks) == set(result.accepted), "callbacks for filings never accepted"
     assert not result.duplicates, f"filings with more than one callback: {result.duplicates}"
+    # Personal data stays out of the logs: the workers log sha256s, never the filer's file names.
+    assert not [line for line in result.worker_log if any(f.name in line for f in files)]
     for payloads in result.callbacks.values():
         report = {k: v for k, v in payloads[0]["data"]["report"].items() if k != "id"}
         assert report == expected, report_diff(report, expected)

@@ -76,7 +76,7 @@ def declare(rt: Runtime) -> dict[str, Any]:
                     log.info("check.already_stored")
                 else:
                     rt.filings.mark_started(filing_id)
-                    log.info("check.start", name=entry["name"], size=entry["size"])
+                    log.info("check.start", size=entry["size"])  # the sha256 is bound above; never the name
                     fault("check", filing_id)
                     t0 = time.perf_counter()
                     report = pipeline.validate_file(
