@@ -4,8 +4,9 @@
   ZIP's central directory entry by entry, never the whole listing);
 - `store`: the output directory: its lock, `results.jsonl` (whole lines only), and the SQLite
   index of finished items and checked contents that makes a run resumable;
-- `replay`: the content cache: a file's sandboxed inspection recorded once per (sha256, claimed
-  type, policy) and replayed for every other copy of the same bytes;
+- the content cache (`courtdoc.replay`, beside the sandbox it records, since the `bulk` workers
+  use it too): a file's sandboxed inspection recorded once per (sha256, claimed type, policy) and
+  replayed for every other copy of the same bytes;
 - `runner`: the driver loop shared by the local backend (sandbox pool) and the queue backend
   (`queue`, Dramatiq `bulk` queue on Redis);
 - `summary`, `diff`, `progress`: what the run writes and shows.

@@ -49,8 +49,8 @@ from ..policy import DEFAULT_POLICY_PATH, Policy
 from ..sandbox import RunStats, SandboxPool
 from ..settings import Settings
 from ..workers.broker import BULK, build_broker
-from ..workers.bulk import ACTOR, BULK_TTL_S, messages_key, policy_key, results_key
-from ..workers.keys import Keys
+from ..workers.bulk import ACTOR, BULK_TTL_S
+from ..workers.keys import Keys, messages_key, policy_key, results_key
 from .runner import BackendUnavailable, Job, Outcome
 
 _READ_BATCH = 500

@@ -24,9 +24,10 @@ from typing import Any, Protocol
 
 import structlog
 
+from .. import replay
 from ..policy import Policy
 from ..sandbox import SandboxPool
-from . import filings, replay, summary
+from . import filings, summary
 from .progress import Progress
 from .sources import Item, Materialised, Source, open_source
 from .store import RunStore

@@ -21,8 +21,8 @@ from bulk_fixtures import courtdoc, lines, load_generator
 from courtdoc.blobstore import BlobStore
 from courtdoc.policy import load_policy
 from courtdoc.workers.broker import BULK, build_broker
-from courtdoc.workers.bulk import ACTOR, BULK_TTL_S, policy_key
-from courtdoc.workers.keys import Keys
+from courtdoc.workers.bulk import ACTOR, BULK_TTL_S
+from courtdoc.workers.keys import Keys, policy_key
 from redis_server import RedisHandle
 from service_harness import (
     WorkerProcess,

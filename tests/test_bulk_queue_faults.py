@@ -26,8 +26,8 @@ from courtdoc.bulk.runner import Stats, revalidate
 from courtdoc.policy import load_policy
 from courtdoc.settings import Settings
 from courtdoc.workers.broker import BULK, build_broker
-from courtdoc.workers.bulk import ACTOR, MAX_RETRIES, messages_key, policy_key, results_key
-from courtdoc.workers.keys import Keys
+from courtdoc.workers.bulk import ACTOR, MAX_RETRIES
+from courtdoc.workers.keys import Keys, messages_key, policy_key, results_key
 from redis_server import RedisHandle
 from service_harness import WorkerProcess, service_settings, wait_until, write_clients
 

@@ -34,11 +34,11 @@ from typing import TYPE_CHECKING, Any
 import dramatiq
 import redis
 
-from .. import logs
-from ..bulk import replay
+from .. import logs, replay
 from ..policy import Policy, PolicyError, parse_policy
 from ..sandbox import shared_pool
 from .broker import BULK
+from .keys import messages_key, policy_key, results_key
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -56,19 +56,6 @@ ACTOR = "bulk_check"
 GAVE_UP_ACTOR = "bulk_gave_up"
 
 
-def policy_key(namespace: str, policy_sha256: str) -> str:
-    """String: the TOML bytes of a policy a bulk run uses."""
-    return f"{namespace}:bulk:policy:{policy_sha256}"
-
-
-def results_key(namespace: str, run: str) -> str:
-    """Stream: one entry per checked content of a bulk run (ticket, report, record | error)."""
-    return f"{namespace}:bulk:run:{run}:results"
-
-
-def messages_key(namespace: str, run: str) -> str:
-    """Hash: ticket -> the Redis id a worker last enqueued its message under (MessageTracker)."""
-    return f"{namespace}:bulk:run:{run}:messages"
 
 
 def _retryable(retries: int, exc: BaseException) -> bool:

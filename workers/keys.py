@@ -79,3 +79,19 @@ class Keys:
             self.callback_body(fid),
             self.attempts(fid),
         ]
+
+
+# --- bulk re-validation on the queue (workers/bulk.py, bulk/queue.py) ---------------------------
+def policy_key(namespace: str, policy_sha256: str) -> str:
+    """String: the TOML bytes of a policy a bulk run uses."""
+    return f"{namespace}:bulk:policy:{policy_sha256}"
+
+
+def results_key(namespace: str, run: str) -> str:
+    """Stream: one entry per checked content of a bulk run (ticket, report, record | error)."""
+    return f"{namespace}:bulk:run:{run}:results"
+
+
+def messages_key(namespace: str, run: str) -> str:
+    """Hash: ticket -> the Redis id a worker last enqueued its message under (MessageTracker)."""
+    return f"{namespace}:bulk:run:{run}:messages"

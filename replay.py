@@ -22,9 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
-from .. import pipeline, sandbox
-from ..policy import Policy
-from ..sandbox import RunStats, SandboxError, SandboxPool
+from . import pipeline, sandbox
+from .policy import Policy
+from .sandbox import RunStats, SandboxError, SandboxPool
 
 Record = list[dict[str, Any]]
 
