@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dramatiq
@@ -30,6 +30,7 @@ from ..netguard import AddressPolicy, guarded_client
 from ..policy import Policy, load_policy
 from ..settings import Settings
 from .broker import CALLBACKS, INTAKE, CourtdocBroker, build_broker
+from .collector import Collector
 from .filings import FilingStore
 from .journal import IntakeJournal
 from .keys import Keys
@@ -40,68 +41,34 @@ from .reconciler import Reconciler, ReconcilerThread
 log = logs.get(__name__)
 
 
-class OutboxMiddleware(dramatiq.Middleware):
-    """Starts the outbox poller in every worker that serves the `callbacks` queue."""
+class Background(Protocol):
+    def start(self) -> None: ...
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.poller: OutboxPoller | None = None
-
-    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        queues = getattr(worker, "queues", None)
-        if queues is not None and CALLBACKS not in queues:
-            return
-        deliver = self.runtime.actors["deliver_callback"]
-        self.poller = OutboxPoller(self.runtime.outbox, deliver.send, self.runtime.settings.outbox_poll_s)
-        self.poller.start()
-
-    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        if self.poller is not None:
-            self.poller.stop()
-            self.poller = None
+    def stop(self) -> None: ...
 
 
-class ReconcilerMiddleware(dramatiq.Middleware):
-    """Runs the reconciler in every worker that serves the `intake` queue."""
+class QueueBackground(dramatiq.Middleware):
+    """Runs a background task in every worker that serves `queue`: the outbox poller for
+    `callbacks`, the reconciler and the blob collector for `intake`. `make` builds the task when
+    the worker boots (None: nothing to run); it stops before the worker shuts down."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.thread: ReconcilerThread | None = None
+    def __init__(self, queue: str, make: Callable[[], Background | None]) -> None:
+        self.queue = queue
+        self.make = make
+        self.task: Background | None = None
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         queues = getattr(worker, "queues", None)
-        if queues is not None and INTAKE not in queues:
+        if queues is not None and self.queue not in queues:
             return
-        self.thread = ReconcilerThread(Reconciler(self.runtime))
-        self.thread.start()
+        self.task = self.make()
+        if self.task is not None:
+            self.task.start()
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        if self.thread is not None:
-            self.thread.stop()
-            self.thread = None
-
-
-class CollectorMiddleware(dramatiq.Middleware):
-    """Starts the blob collector (workers/collector.py) in every worker serving `intake`."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.collector: Any = None
-
-    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        from .collector import Collector
-
-        rt, queues = self.runtime, getattr(worker, "queues", None)
-        if rt.settings.collector_interval_s > 0 and (queues is None or INTAKE in queues):
-            self.collector = Collector(
-                rt.blobs, rt.redis, rt.keys, rt.retention_s(), rt.settings.collector_interval_s, rt.journal
-            )
-            self.collector.start()
-
-    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        if self.collector is not None:
-            self.collector.stop()
-            self.collector = None
+        if self.task is not None:
+            self.task.stop()
+            self.task = None
 
 
 @dataclass
@@ -244,9 +211,22 @@ def build_runtime(
         metrics=Metrics(client, keys),
         address_policy=AddressPolicy(settings.callback_allow_networks),
     )
-    rt.broker.add_middleware(OutboxMiddleware(rt))
-    rt.broker.add_middleware(ReconcilerMiddleware(rt))
-    rt.broker.add_middleware(CollectorMiddleware(rt))
+    rt.broker.add_middleware(
+        QueueBackground(
+            CALLBACKS,
+            lambda: OutboxPoller(rt.outbox, rt.actors["deliver_callback"].send, settings.outbox_poll_s),
+        )
+    )
+    rt.broker.add_middleware(QueueBackground(INTAKE, lambda: ReconcilerThread(Reconciler(rt))))
+
+    def collector() -> Collector | None:
+        if settings.collector_interval_s <= 0:
+            return None
+        return Collector(
+            rt.blobs, rt.redis, rt.keys, rt.retention_s(), settings.collector_interval_s, rt.journal
+        )
+
+    rt.broker.add_middleware(QueueBackground(INTAKE, collector))
     for factory in ACTOR_FACTORIES:
         rt.actors.update(factory(rt))
     log.debug("runtime.ready", redis=url.split("@")[-1], namespace=settings.namespace, at=time.time())
