@@ -18,14 +18,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import messages
 from .checks import common
 from .checks.filing import metadata as filing_metadata
 from .checks.filing import rules as filing_rules
 from .checks.findings import Inspection, Issue, Issues
-from .policy import Policy, default_policy
-from .report import FileReport, FilingReport, Finding, decide
-from .sandbox import SandboxMemory, SandboxPool, SandboxTimeout, shared_pool
+from .core import messages
+from .core.policy import Policy, default_policy
+from .core.report import FileReport, FilingReport, Finding, decide
+from .engine.sandbox import SandboxMemory, SandboxPool, SandboxTimeout, shared_pool
 
 
 class UnreadableFile(OSError):
@@ -115,9 +115,9 @@ def unreadable_report(
 def inspect(path: Path, ext: str, policy: Policy) -> Inspection:
     """Sniff the content and run the format's checkers in order (see inspection.py).
 
-    Runs inside the sandbox child, where `courtdoc.inspection` is preloaded; the parent never
+    Runs inside the sandbox child, where `courtdoc.engine.inspection` is preloaded; the parent never
     imports the format checkers."""
-    from .inspection import inspect as inspect_in_child
+    from .engine.inspection import inspect as inspect_in_child
 
     return inspect_in_child(path, ext, policy)
 

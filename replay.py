@@ -22,9 +22,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
-from . import pipeline, sandbox
-from .policy import Policy
-from .sandbox import RunStats, SandboxError, SandboxPool
+from . import pipeline
+from .core.policy import Policy
+from .engine import sandbox
+from .engine.sandbox import RunStats, SandboxError, SandboxPool
 
 Record = list[dict[str, Any]]
 
@@ -57,8 +58,20 @@ def _encode(value: Any) -> Any:
     raise _NotEncodable(type(value).__name__)
 
 
+#: Where modules named in records written before the tree was grouped by concern live now, so a
+#: bulk run resumed across that upgrade still reads its records.
+_MOVED_MODULES = {
+    "courtdoc.report": "courtdoc.core.report",
+    "courtdoc.policy": "courtdoc.core.policy",
+    "courtdoc.messages": "courtdoc.core.messages",
+    "courtdoc.inspection": "courtdoc.engine.inspection",
+    "courtdoc.sandbox": "courtdoc.engine.sandbox",
+}
+
+
 def _class(ref: str) -> type:
     module, _, qualname = ref.partition(":")
+    module = _MOVED_MODULES.get(module, module)
     if module != "courtdoc" and not module.startswith("courtdoc."):
         raise ValueError(f"refusing to rebuild {ref}")
     obj: Any = importlib.import_module(module)
@@ -99,6 +112,11 @@ def _decode(value: Any) -> Any:
 
 def _fn_name(fn: Callable[..., Any]) -> str:
     return f"{fn.__module__}:{fn.__qualname__}"
+
+
+def _same_fn(recorded: str, fn: Callable[..., Any]) -> bool:
+    module, _, qualname = recorded.partition(":")
+    return f"{_MOVED_MODULES.get(module, module)}:{qualname}" == _fn_name(fn)
 
 
 def _args_signature(args: tuple[Any, ...]) -> list[str]:
@@ -167,7 +185,7 @@ class ReplayPool:
     ) -> tuple[Any, RunStats]:
         if self._record:
             entry = self._record[0]
-            if entry["fn"] == _fn_name(fn) and entry["args"] == _args_signature(args):
+            if _same_fn(entry["fn"], fn) and entry["args"] == _args_signature(args):
                 self._record.pop(0)
                 if "raise" in entry:
                     cls = getattr(sandbox, entry["raise"], SandboxError)

@@ -65,7 +65,7 @@ def revalidate(args: list[str], env: dict[str, str] | None = None) -> dict[str, 
     started = time.monotonic()
     with open(log, "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "courtdoc.cli", "revalidate", *args, "--no-progress"],
+            [sys.executable, "-m", "courtdoc.cli.main", "revalidate", *args, "--no-progress"],
             stdout=subprocess.DEVNULL,
             stderr=err,
             env={**os.environ, **(env or {})},
@@ -180,9 +180,9 @@ def memory(tmp: Path, policy: Path, big: int) -> None:
 def queue(archive: Path, policy: Path, tmp: Path, n: int, local: dict[str, Any]) -> None:
     sys.path.insert(0, str(ROOT / "tests"))
     import dramatiq
-    from courtdoc.blobstore import BlobStore
-    from courtdoc.redisserver import RedisServer
-    from courtdoc.settings import Settings
+    from courtdoc.infra.blobstore import BlobStore
+    from courtdoc.infra.redisserver import RedisServer
+    from courtdoc.infra.settings import Settings
     from courtdoc.workers.broker import BULK, build_broker
     from courtdoc.workers.bulk import ACTOR
     from service_harness import settings_env, write_clients
@@ -205,7 +205,7 @@ def queue(archive: Path, policy: Path, tmp: Path, n: int, local: dict[str, Any])
         [
             sys.executable,
             "-m",
-            "courtdoc.cli",
+            "courtdoc.cli.main",
             "worker",
             "--queues",
             BULK,
@@ -273,8 +273,8 @@ def queue(archive: Path, policy: Path, tmp: Path, n: int, local: dict[str, Any])
 
 def per_format(policy_path: Path, tmp: Path) -> None:
     from courtdoc import pipeline
-    from courtdoc.policy import load_policy
-    from courtdoc.sandbox import SandboxPool
+    from courtdoc.core.policy import load_policy
+    from courtdoc.engine.sandbox import SandboxPool
 
     gen = _generator()
     policy = load_policy(policy_path)
@@ -314,7 +314,7 @@ def main() -> int:
         "--only", choices=("scaling", "corpus", "memory", "queue", "formats"), help="one part only"
     )
     args = parser.parse_args()
-    from courtdoc.policy import DEFAULT_POLICY_PATH
+    from courtdoc.core.policy import DEFAULT_POLICY_PATH
 
     with tempfile.TemporaryDirectory(prefix="courtdoc-bench-bulk-") as name:
         tmp = Path(name)

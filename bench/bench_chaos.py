@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     if not CORPUS.is_dir():
         print(f"the corpus is not at {CORPUS}", file=sys.stderr)
         return 2
-    from courtdoc import logs
+    from courtdoc.core import logs
 
     logs.configure("error", "json")  # the API runs in this process: keep its lines off the table
     bad = 0

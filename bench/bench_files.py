@@ -69,9 +69,9 @@ def _timed(fn: Callable[[], object], runs: int, warm: bool = True) -> list[float
 
 
 def per_file(paths: dict[str, Path], runs: int, policy_file: str | None, hostile: bool) -> None:
+    from courtdoc.core.policy import load_policy
+    from courtdoc.engine.sandbox import SandboxPool
     from courtdoc.pipeline import validate_file
-    from courtdoc.policy import load_policy
-    from courtdoc.sandbox import SandboxPool
 
     policy = load_policy(policy_file)
     pool = SandboxPool(1, policy.sandbox.memory_limit_mb, policy.sandbox.recycle_rss_mb)
@@ -99,9 +99,9 @@ def per_file(paths: dict[str, Path], runs: int, policy_file: str | None, hostile
 
 
 def overhead(paths: dict[str, Path], runs: int) -> None:
+    from courtdoc.core.policy import load_policy
+    from courtdoc.engine.sandbox import SandboxPool
     from courtdoc.pipeline import inspect
-    from courtdoc.policy import load_policy
-    from courtdoc.sandbox import SandboxPool
 
     policy = load_policy()
     pool = SandboxPool(1, policy.sandbox.memory_limit_mb, policy.sandbox.recycle_rss_mb)
@@ -146,7 +146,7 @@ def _cpu_of(run: Callable[[], object]) -> float:
 
 def startup(paths: dict[str, Path], runs: int) -> None:
     env = dict(os.environ)
-    command = [sys.executable, "-m", "courtdoc.cli"]
+    command = [sys.executable, "-m", "courtdoc.cli.main"]
     print(
         f"\n{'fixed cost of the command':28} {'median ms':>9} {'CPU ms':>8}  (CPU: the process and its children)"
     )
@@ -163,7 +163,7 @@ def startup(paths: dict[str, Path], runs: int) -> None:
         cpu = [_cpu_of(one) for _ in range(2)]
         print(f"{label:28} {_median_ms(wall)} {min(cpu) * 1000:8.0f}")
     imports = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import courtdoc.cli, courtdoc.pipeline"],
+        [sys.executable, "-X", "importtime", "-c", "import courtdoc.cli.main, courtdoc.pipeline"],
         capture_output=True,
         text=True,
         env=env,
@@ -177,9 +177,9 @@ def startup(paths: dict[str, Path], runs: int) -> None:
             if not name.startswith(" "):
                 total[name] = int(parts[1])
     top = sorted(total.items(), key=lambda kv: -kv[1])
-    cli_us = total.get("courtdoc.cli", 0)
+    cli_us = total.get("courtdoc.cli.main", 0)
     pipeline_us = total.get("courtdoc.pipeline", 0)
-    print(f"{'import courtdoc.cli':28} {cli_us / 1000:9.1f}  (python -X importtime, cumulative)")
+    print(f"{'import courtdoc.cli.main':28} {cli_us / 1000:9.1f}  (python -X importtime, cumulative)")
     print(f"{'import courtdoc.pipeline':28} {pipeline_us / 1000:9.1f}")
     print("largest cumulative imports: " + ", ".join(f"{n} {us / 1000:.0f} ms" for n, us in top[:6]))
 

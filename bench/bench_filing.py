@@ -33,7 +33,7 @@ from courtdoc.checks.filing import rules as filing_rules
 from courtdoc.checks.filing.labelled import measure
 from courtdoc.checks.filing.normalize import Lexicon, clear_caches
 from courtdoc.checks.sniff import sniff
-from courtdoc.policy import Policy, default_policy
+from courtdoc.core.policy import Policy, default_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 TEN = [

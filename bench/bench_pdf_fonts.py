@@ -26,7 +26,7 @@ import pypdf
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from courtdoc.checks.pdf import text as pdf_text
-from courtdoc.policy import default_policy
+from courtdoc.core.policy import default_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PDF = ROOT / "fixtures" / "generated" / "pdf_text" / "bench_100.pdf"

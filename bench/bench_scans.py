@@ -81,7 +81,7 @@ def run_case(case: str, repeat: int) -> dict[str, Any]:
     from courtdoc.checks.findings import Issues
     from courtdoc.checks.image.scan import check_jpeg_file
     from courtdoc.checks.pdf.scan import check_scan_pages
-    from courtdoc.policy import default_policy
+    from courtdoc.core.policy import default_policy
     from PIL import Image
 
     cv2.setNumThreads(1)

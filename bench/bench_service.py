@@ -244,7 +244,7 @@ class Service:
 
 def _start_workers(env: dict[str, str], threads: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "courtdoc.cli", "worker", "--processes", "2", "--threads", str(threads)],
+        [sys.executable, "-m", "courtdoc.cli.main", "worker", "--processes", "2", "--threads", str(threads)],
         env=env,
         stdout=log,
         stderr=log,
@@ -252,8 +252,8 @@ def _start_workers(env: dict[str, str], threads: int, log: IO[bytes]) -> subproc
 
 
 def start_service(work: Path, redis: Any, threads: int, log_level: str) -> Service:
-    from courtdoc.clients import new_secret
-    from courtdoc.redisserver import free_port
+    from courtdoc.infra.clients import new_secret
+    from courtdoc.infra.redisserver import free_port
 
     key = "bench-key-" + os.urandom(8).hex()
     (work / "clients.toml").write_text(
@@ -271,7 +271,7 @@ def start_service(work: Path, redis: Any, threads: int, log_level: str) -> Servi
         COURTDOC_OUTBOX_POLL_S="0.5",
     )
     log = (work / "service.log").open("wb")
-    api = subprocess.Popen([sys.executable, "-m", "courtdoc.cli", "serve"], env=env, stdout=log, stderr=log)
+    api = subprocess.Popen([sys.executable, "-m", "courtdoc.cli.main", "serve"], env=env, stdout=log, stderr=log)
     workers = _start_workers(env, threads, log)
     service = Service(
         work, redis, env, threads, api, workers, Receiver(), f"http://127.0.0.1:{port}", key, log
@@ -813,7 +813,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
 
 def _noop_broker(redis_url: str, namespace: str) -> Any:
     import dramatiq
-    from courtdoc.settings import Settings
+    from courtdoc.infra.settings import Settings
     from courtdoc.workers.broker import build_broker
 
     broker = build_broker(Settings(), redis_url, namespace)
@@ -915,7 +915,7 @@ def main() -> int:
     if args.faults and not args.skip_e2e:
         load_faults()  # says at once when the injector is missing
 
-    from courtdoc.redisserver import RedisServer
+    from courtdoc.infra.redisserver import RedisServer
 
     work = Path(tempfile.mkdtemp(prefix="courtdoc-bench-"))
     # With faults, the fault thread restarts Redis: the server must not die with that thread.

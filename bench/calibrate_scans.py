@@ -23,7 +23,7 @@ from typing import Any
 from courtdoc.checks.findings import Issues
 from courtdoc.checks.image.scan import check_jpeg_file
 from courtdoc.checks.pdf.scan import check_scan_pages
-from courtdoc.policy import default_policy
+from courtdoc.core.policy import default_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"

@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 import mutants  # noqa: E402
-from courtdoc.policy import load_policy  # noqa: E402
-from courtdoc.sandbox import shared_pool  # noqa: E402
+from courtdoc.core.policy import load_policy  # noqa: E402
+from courtdoc.engine.sandbox import shared_pool  # noqa: E402
 
 
 def main() -> int:

@@ -3,7 +3,7 @@
     python bench/profile_realistic.py [--files 8] [--top 12]
 
 For each document of the realistic filing (bench/realistic_inputs.py), `--files` distinct copies
-are inspected one after another by `courtdoc.inspection.inspect` — the work a sandbox child does
+are inspected one after another by `courtdoc.engine.inspection.inspect` — the work a sandbox child does
 for one file — after one untimed copy (imports, caches). Printed per document: CPU ms per file
 and per page (process time, so other jobs on the machine inflate it less than wall time), then
 the checkers (functions under checks/) by cumulative time and the functions taking the most time
@@ -39,8 +39,8 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=12)
     args = parser.parse_args()
 
-    from courtdoc.inspection import inspect
-    from courtdoc.policy import default_policy
+    from courtdoc.core.policy import default_policy
+    from courtdoc.engine.inspection import inspect
 
     ri = _inputs()
     folders = ri.ensure(args.files + 1)

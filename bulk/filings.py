@@ -29,8 +29,8 @@ from typing import Any
 
 from .. import pipeline
 from ..checks.filing.metadata import CIRCUMSTANCES_KEYS, MetadataError, parse_metadata
-from ..policy import Policy
-from ..report import FileReport
+from ..core.policy import Policy
+from ..core.report import FileReport
 from .sources import file_name
 
 FILINGS = "filings.jsonl"

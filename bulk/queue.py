@@ -44,10 +44,10 @@ import redis
 import structlog
 
 from .. import pipeline
-from ..blobstore import BlobStore
-from ..policy import DEFAULT_POLICY_PATH, Policy
-from ..sandbox import RunStats, SandboxPool
-from ..settings import Settings
+from ..core.policy import DEFAULT_POLICY_PATH, Policy
+from ..engine.sandbox import RunStats, SandboxPool
+from ..infra.blobstore import BlobStore
+from ..infra.settings import Settings
 from ..workers.broker import BULK, build_broker
 from ..workers.bulk import ACTOR, BULK_TTL_S
 from ..workers.keys import Keys, messages_key, policy_key, results_key
@@ -114,7 +114,7 @@ class _ProbePool:
 def _policy_bytes(policy: Policy) -> bytes:
     path = Path(policy.source) if policy.source else DEFAULT_POLICY_PATH
     data = path.read_bytes()
-    from ..policy import parse_policy
+    from ..core.policy import parse_policy
 
     if parse_policy(data, str(path)).sha256 != policy.sha256:
         raise RuntimeError(f"{path} changed since the run started")

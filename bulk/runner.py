@@ -25,8 +25,8 @@ from typing import Any, Protocol
 import structlog
 
 from .. import replay
-from ..policy import Policy
-from ..sandbox import SandboxPool
+from ..core.policy import Policy
+from ..engine.sandbox import SandboxPool
 from . import filings, summary
 from .progress import Progress
 from .sources import Item, Materialised, Source, open_source

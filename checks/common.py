@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ..policy import Policy
+from ..core.policy import Policy
 from .findings import Issues
 from .sniff import Sniffed
 

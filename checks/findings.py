@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..report import PageInfo, TextSummary
+from ..core.report import PageInfo, TextSummary
 
 
 @dataclass

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from ..policy import Fonts
+from ..core.policy import Fonts
 
 Verdict = Literal["ok", "clone", "other"]
 

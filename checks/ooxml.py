@@ -16,7 +16,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from ..policy import Policy
+from ..core.policy import Policy
 from .findings import Issues
 
 #: What reading a damaged ZIP part can raise: a bad header or CRC, a truncated or garbled deflate

@@ -34,7 +34,7 @@ from typing import Any
 
 from lxml import etree
 
-from ..policy import Policy
+from ..core.policy import Policy
 from .filing.listparse import Line, parse_attachments
 from .filing.normalize import Lexicon
 from .filing.rules import lexicon_for

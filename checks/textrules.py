@@ -20,8 +20,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..policy import Policy
-from ..report import FontUsage, TextSummary
+from ..core.policy import Policy
+from ..core.report import FontUsage, TextSummary
 from .findings import Issues
 from .fontnames import FontJudge
 

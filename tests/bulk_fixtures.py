@@ -43,7 +43,7 @@ def courtdoc(
 ) -> subprocess.CompletedProcess[str]:
     """Run the real command line in a child process."""
     return subprocess.run(
-        [sys.executable, "-m", "courtdoc.cli", *args],
+        [sys.executable, "-m", "courtdoc.cli.main", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -95,7 +95,7 @@ def _run(archive: Path, policy: Path, out: Path) -> Path:
 @pytest.fixture(scope="session")
 def bulk_policy() -> Path:
     """The shipped policy without the OCR of page heads (seconds per image, no use to these tests)."""
-    from courtdoc.policy import DEFAULT_POLICY_PATH
+    from courtdoc.core.policy import DEFAULT_POLICY_PATH
 
     GENERATED.mkdir(parents=True, exist_ok=True)
     text = re.sub(
@@ -115,8 +115,8 @@ def bulk_policy() -> Path:
 @pytest.fixture(scope="session")
 def bulk_pool() -> Iterator[Any]:
     """One warm sandbox pool for the in-process runs of a session (each CLI run starts its own)."""
-    from courtdoc.policy import default_policy
-    from courtdoc.sandbox import SandboxPool
+    from courtdoc.core.policy import default_policy
+    from courtdoc.engine.sandbox import SandboxPool
 
     bounds = default_policy().sandbox
     pool = SandboxPool(2, bounds.memory_limit_mb, bounds.recycle_rss_mb)
@@ -129,7 +129,7 @@ def run_here(
 ) -> tuple[Any, dict[str, Any]]:
     """`courtdoc revalidate` in this process, on the session's pool: (stats, summary totals)."""
     from courtdoc.bulk.runner import LocalBackend, Selection, revalidate
-    from courtdoc.policy import load_policy
+    from courtdoc.core.policy import load_policy
 
     policy = load_policy(policy_path)
     return revalidate(

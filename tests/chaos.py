@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from courtdoc.redisserver import RedisServer
+from courtdoc.infra.redisserver import RedisServer
 from service_harness import (
     Receiver,
     WorkerProcess,

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from courtdoc.policy import DEFAULT_POLICY_PATH
+from courtdoc.core.policy import DEFAULT_POLICY_PATH
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"

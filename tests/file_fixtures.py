@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from courtdoc.policy import DEFAULT_POLICY_PATH, Policy, load_policy
-from courtdoc.sandbox import SandboxPool
+from courtdoc.core.policy import DEFAULT_POLICY_PATH, Policy, load_policy
+from courtdoc.engine.sandbox import SandboxPool
 from file_cases import CORPUS, GENERATED, file_level_only, generator
 
 

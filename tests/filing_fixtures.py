@@ -19,8 +19,8 @@ from types import ModuleType
 
 import pytest
 from courtdoc import pipeline
-from courtdoc.policy import default_policy
-from courtdoc.report import FileReport, FilingReport
+from courtdoc.core.policy import default_policy
+from courtdoc.core.report import FileReport, FilingReport
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = ROOT / "fixtures" / "generated" / "filings"

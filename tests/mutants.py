@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from courtdoc.policy import Policy
-    from courtdoc.sandbox import SandboxPool
+    from courtdoc.core.policy import Policy
+    from courtdoc.engine.sandbox import SandboxPool
 
 KINDS = ("flip", "truncate", "repeat", "zero")
 EXTENSIONS = frozenset({".pdf", ".docx", ".doc", ".xlsx", ".jpg", ".jpeg"})

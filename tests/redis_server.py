@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from courtdoc.redisserver import RedisServer, RedisServerError, redis_server_binary
+from courtdoc.infra.redisserver import RedisServer, RedisServerError, redis_server_binary
 
 
 @dataclass

@@ -26,10 +26,10 @@ from typing import Any
 
 import httpx
 import uvicorn
-from courtdoc.api import create_app
-from courtdoc.clients import new_secret
-from courtdoc.redisserver import free_port
-from courtdoc.settings import Settings
+from courtdoc.infra.clients import new_secret
+from courtdoc.infra.redisserver import free_port
+from courtdoc.infra.settings import Settings
+from courtdoc.service.api import create_app
 from courtdoc.workers.runtime import Runtime, build_runtime
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -285,7 +285,7 @@ class WorkerProcess:
             [
                 sys.executable,
                 "-m",
-                "courtdoc.cli",
+                "courtdoc.cli.main",
                 "worker",
                 "--processes",
                 str(processes),
@@ -351,7 +351,7 @@ def cli_check(files: list[Path], lang: str = "en", declared_file: Path | None = 
     import io
     from contextlib import redirect_stdout
 
-    from courtdoc.cli import main
+    from courtdoc.cli.main import main
 
     args = ["check", "--format", "json", "--lang", lang]
     if declared_file is not None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from courtdoc.idempotency import Idempotency, fingerprint
+from courtdoc.service.idempotency import Idempotency, fingerprint
 from courtdoc.workers.keys import Keys
 from courtdoc.workers.runner import start_worker
 from courtdoc.workers.runtime import Runtime

@@ -20,9 +20,9 @@ import pytest
 from courtdoc.checks.filing.metadata import parse_metadata
 from courtdoc.checks.filing.rules import FiledDocument, check_filing
 from courtdoc.checks.findings import Issues
-from courtdoc.cli import main
-from courtdoc.filenames import MAX_NAME_BYTES, BadFilename, name_from_bytes, normalize_name
-from courtdoc.policy import load_policy
+from courtdoc.cli.main import main
+from courtdoc.core.filenames import MAX_NAME_BYTES, BadFilename, name_from_bytes, normalize_name
+from courtdoc.core.policy import load_policy
 from courtdoc.workers.runtime import Runtime
 from service_harness import ApiServer, Portal, running_api, service_settings, write_clients
 

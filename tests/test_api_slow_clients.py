@@ -20,9 +20,9 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from courtdoc.api import create_app
-from courtdoc.httpguard import server_config
-from courtdoc.settings import Settings
+from courtdoc.infra.settings import Settings
+from courtdoc.service.api import create_app
+from courtdoc.service.httpguard import server_config
 from courtdoc.workers.runtime import Runtime, build_runtime
 from service_harness import ApiServer, Portal, service_settings, wait_until, write_clients
 

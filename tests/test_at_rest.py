@@ -23,8 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-from courtdoc.blobstore import BlobStore
-from courtdoc.redisserver import free_port
+from courtdoc.infra.blobstore import BlobStore
+from courtdoc.infra.redisserver import free_port
 from service_harness import listening, post_filing, wait_until
 
 
@@ -42,7 +42,7 @@ def _env(data_dir: Path, port: int) -> dict[str, str]:
 
 def _serve(data_dir: Path, port: int, **io: object) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "courtdoc.cli", "serve"],
+        [sys.executable, "-m", "courtdoc.cli.main", "serve"],
         env=_env(data_dir, port),
         umask=0o000,  # the most open a parent could give: the service must close it itself
         **io,  # type: ignore[call-overload]
@@ -176,7 +176,7 @@ def test_bulk_revalidation_output_is_private(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "courtdoc.cli",
+            "courtdoc.cli.main",
             "revalidate",
             str(archive),
             "--out",

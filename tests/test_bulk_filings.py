@@ -11,7 +11,7 @@ import filing_fixtures
 from bulk_fixtures import run_here
 from courtdoc.bulk import filings as bulk_filings
 from courtdoc.bulk.diff import Diff
-from courtdoc.policy import DEFAULT_POLICY_PATH
+from courtdoc.core.policy import DEFAULT_POLICY_PATH
 from filing_fixtures import filing_paths
 
 pytest_plugins = ["file_fixtures"]

@@ -14,7 +14,7 @@ from typing import Any
 from bulk_fixtures import courtdoc, lines, load_generator, run_here, without_source
 from courtdoc import pipeline
 from courtdoc.bulk.store import RunStore
-from courtdoc.policy import default_policy, load_policy
+from courtdoc.core.policy import default_policy, load_policy
 
 
 def _ext(name: str) -> str:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import dramatiq
 from bulk_fixtures import courtdoc, lines, load_generator
-from courtdoc.blobstore import BlobStore
-from courtdoc.policy import load_policy
+from courtdoc.core.policy import load_policy
+from courtdoc.infra.blobstore import BlobStore
 from courtdoc.workers.broker import BULK, build_broker
 from courtdoc.workers.bulk import ACTOR, BULK_TTL_S
 from courtdoc.workers.keys import Keys, policy_key
@@ -168,7 +168,7 @@ def test_a_queued_run_killed_and_resumed_gives_the_local_report(
     command = [
         sys.executable,
         "-m",
-        "courtdoc.cli",
+        "courtdoc.cli.main",
         "revalidate",
         str(small_archive),
         "--policy",

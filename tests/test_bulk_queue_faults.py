@@ -20,11 +20,11 @@ from typing import Any
 import dramatiq
 import pytest
 from bulk_fixtures import lines, load_generator, run_here
-from courtdoc.blobstore import BlobStore
 from courtdoc.bulk.queue import QueueBackend
 from courtdoc.bulk.runner import Stats, revalidate
-from courtdoc.policy import load_policy
-from courtdoc.settings import Settings
+from courtdoc.core.policy import load_policy
+from courtdoc.infra.blobstore import BlobStore
+from courtdoc.infra.settings import Settings
 from courtdoc.workers.broker import BULK, build_broker
 from courtdoc.workers.bulk import ACTOR, MAX_RETRIES
 from courtdoc.workers.keys import Keys, messages_key, policy_key, results_key

@@ -59,7 +59,7 @@ def test_sigkill_at_a_random_moment_then_resume(
             [
                 sys.executable,
                 "-m",
-                "courtdoc.cli",
+                "courtdoc.cli.main",
                 "revalidate",
                 str(small_archive),
                 "--out",

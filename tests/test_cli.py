@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from courtdoc import __version__
-from courtdoc.cli import main
-from courtdoc.policy import load_policy
+from courtdoc.cli.main import main
+from courtdoc.core.policy import load_policy
 from file_cases import policy_text
 
 pytest_plugins = ["file_fixtures"]
@@ -150,7 +150,7 @@ def test_rules_lists_every_rule(capsys) -> None:
 
 def test_the_installed_command_runs(generated: dict[str, Path], file_policy_path: Path) -> None:
     """The console entry point in a fresh interpreter: version, then a real check as JSON."""
-    command = [sys.executable, "-m", "courtdoc.cli"]
+    command = [sys.executable, "-m", "courtdoc.cli.main"]
     version = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=60)
     assert version.returncode == 0 and __version__ in version.stdout
     result = subprocess.run(
@@ -182,7 +182,7 @@ def unreadable_policy(file_policy_path: Path, tmp_path_factory: pytest.TempPathF
 def _cli(*argv: str, prefix: tuple[str, ...] = (), timeout: float = 180) -> subprocess.CompletedProcess[str]:
     """The CLI in a subprocess: a FIFO that blocked it would fail the test by the timeout."""
     return subprocess.run(
-        [*prefix, sys.executable, "-m", "courtdoc.cli", *argv],
+        [*prefix, sys.executable, "-m", "courtdoc.cli.main", *argv],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import redis
-from courtdoc.blobstore import BlobStore
+from courtdoc.infra.blobstore import BlobStore
 from courtdoc.workers.collector import Collector, collect, journal_blobs, referenced_blobs
 from courtdoc.workers.filings import FilingStore
 from courtdoc.workers.journal import IntakeJournal

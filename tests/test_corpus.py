@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from courtdoc.cli import main
+from courtdoc.cli.main import main
 from file_cases import CORPUS, FILE_RULES
 
 pytest_plugins = ["file_fixtures"]

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from courtdoc import pipeline
 from courtdoc.checks import doc_convert
+from courtdoc.core.policy import default_policy
+from courtdoc.engine.sandbox import SandboxPool, SandboxTimeout
 from courtdoc.pipeline import render_findings, validate_file
-from courtdoc.policy import default_policy
-from courtdoc.sandbox import SandboxPool, SandboxTimeout
 from text_fixtures import has_soffice, lo_doc
 
 needs_soffice = pytest.mark.skipif(not has_soffice(), reason="LibreOffice (soffice) is not installed")

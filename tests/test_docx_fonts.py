@@ -7,13 +7,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from courtdoc import messages
 from courtdoc.checks import textrules
 from courtdoc.checks.docx.text import char_slot, read_text
 from courtdoc.checks.findings import Issues
 from courtdoc.checks.fontnames import FontJudge, normalise
+from courtdoc.core import messages
+from courtdoc.core.policy import Policy, default_policy
 from courtdoc.pipeline import render_findings, validate_file
-from courtdoc.policy import Policy, default_policy
 from text_fixtures import lo_doc
 
 RU = "Суд рассмотрел заявление о пересмотре решения по вновь открывшимся обстоятельствам."

@@ -6,12 +6,12 @@ import re
 from pathlib import Path
 
 import pytest
-from courtdoc import messages
 from courtdoc.checks.common import check_name, split_name
 from courtdoc.checks.findings import Issues
+from courtdoc.core import messages
+from courtdoc.core.policy import Policy, load_policy
+from courtdoc.core.report import FileReport
 from courtdoc.pipeline import validate_file
-from courtdoc.policy import Policy, load_policy
-from courtdoc.report import FileReport
 from file_cases import CASES, FILE_RULES
 
 pytest_plugins = ["file_fixtures"]

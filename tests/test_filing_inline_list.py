@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from courtdoc.checks.filing.listparse import Line, parse_attachments
 from courtdoc.checks.outline import lexicon_for
-from courtdoc.policy import default_policy
+from courtdoc.core.policy import default_policy
 
 LEXICON = lexicon_for(default_policy())
 

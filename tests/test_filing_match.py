@@ -13,7 +13,7 @@ from courtdoc.checks.filing.labelled import measure
 from courtdoc.checks.filing.metadata import MetadataError, add_months, deadline, parse_metadata
 from courtdoc.checks.filing.normalize import similarity, skeleton
 from courtdoc.checks.filing.rules import lexicon_for, match_names
-from courtdoc.policy import default_policy
+from courtdoc.core.policy import default_policy
 
 PAIRS = Path(__file__).resolve().parent / "data" / "matching_pairs.tsv"
 HOLDOUT = Path(__file__).resolve().parent / "data" / "matching_pairs_holdout.tsv"

@@ -16,7 +16,7 @@ from courtdoc.checks.filing.listparse import Line, parse_attachments
 from courtdoc.checks.filing.rules import _sketch_similarity, check_outline
 from courtdoc.checks.findings import Issues
 from courtdoc.checks.sniff import sniff
-from courtdoc.policy import default_policy
+from courtdoc.core.policy import default_policy
 from PIL import Image, ImageDraw, ImageFont
 
 filings = filing_fixtures.filings  # pytest fixture

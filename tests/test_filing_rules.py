@@ -10,8 +10,8 @@ import filing_fixtures
 import pytest
 from courtdoc import pipeline
 from courtdoc.checks.filing.metadata import MetadataError
-from courtdoc.cli import main
-from courtdoc.report import FilingReport
+from courtdoc.cli.main import main
+from courtdoc.core.report import FilingReport
 
 # pytest fixtures shared by the filing tests
 filings = filing_fixtures.filings

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import mutants
 import pytest
+from courtdoc.core.policy import Policy, load_policy
+from courtdoc.engine.sandbox import SandboxPool
 from courtdoc.pipeline import validate_file
-from courtdoc.policy import Policy, load_policy
-from courtdoc.sandbox import SandboxPool
 from scan_fixtures import generated as scan_fixtures
 
 #: The fuzz test's seed: one whose mutants include a ZIP part flagged as encrypted by a flipped

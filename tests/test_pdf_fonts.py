@@ -16,12 +16,12 @@ from typing import Any
 import pypdf
 import pypdfium2 as pdfium
 import pytest
-from courtdoc import messages
 from courtdoc.checks.findings import Issue, Issues
 from courtdoc.checks.pdf import content
 from courtdoc.checks.pdf import text as pdf_text
+from courtdoc.core import messages
+from courtdoc.core.policy import Policy, default_policy
 from courtdoc.pipeline import validate_file
-from courtdoc.policy import Policy, default_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from courtdoc.policy import DEFAULT_POLICY_PATH, PolicyError, default_policy, load_policy, parse_policy
+from courtdoc.core.policy import DEFAULT_POLICY_PATH, PolicyError, default_policy, load_policy, parse_policy
 from file_cases import policy_text
 
 
@@ -109,8 +109,8 @@ def test_a_policy_is_unpickled_once_per_process() -> None:
     import dataclasses
     import pickle
 
-    from courtdoc.policy import Policy
-    from courtdoc.sandbox import SandboxPool
+    from courtdoc.core.policy import Policy
+    from courtdoc.engine.sandbox import SandboxPool
 
     policy = default_policy()
     changed = dataclasses.replace(policy, rules={**policy.rules, "doc.unsupported": "reject"})

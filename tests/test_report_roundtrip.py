@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from courtdoc.core.report import FilingReport
 from courtdoc.pipeline import validate_filing
-from courtdoc.report import FilingReport
 
 
 def test_filing_report_round_trips_through_json(tmp_path: Path) -> None:

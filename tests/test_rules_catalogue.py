@@ -7,8 +7,8 @@ import string
 from pathlib import Path
 
 import pytest
-from courtdoc import messages
-from courtdoc.policy import load_policy
+from courtdoc.core import messages
+from courtdoc.core.policy import load_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 _CYRILLIC = re.compile(r"[А-Яа-яЁё]")
@@ -67,7 +67,7 @@ def test_kazakh_is_written_with_kazakh_letters() -> None:
 
 
 def test_rules_listing_covers_every_rule() -> None:
-    from courtdoc.render import rules_table
+    from courtdoc.cli.render import rules_table
 
     for lang in messages.LANGS:
         rows = rules_table(load_policy(), lang)

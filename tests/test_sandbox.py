@@ -17,10 +17,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
-from courtdoc import sandbox
+from courtdoc.core.policy import Policy, load_policy, parse_policy
+from courtdoc.engine import sandbox
+from courtdoc.engine.sandbox import SandboxMemory, SandboxPool
 from courtdoc.pipeline import inspect, validate_file
-from courtdoc.policy import Policy, load_policy, parse_policy
-from courtdoc.sandbox import SandboxMemory, SandboxPool
 from file_cases import policy_text
 
 pytest_plugins = ["file_fixtures"]
@@ -158,8 +158,8 @@ _OWNER = """
 import sys
 from pathlib import Path
 from courtdoc.pipeline import validate_file
-from courtdoc.policy import load_policy
-from courtdoc.sandbox import SandboxPool
+from courtdoc.core.policy import load_policy
+from courtdoc.engine.sandbox import SandboxPool
 
 if __name__ == "__main__":
     policy = load_policy()

@@ -8,8 +8,8 @@ import pytest
 from courtdoc.checks.docx import images
 from courtdoc.checks.docx.package import read_main_part
 from courtdoc.checks.findings import Issues
+from courtdoc.core.policy import default_policy
 from courtdoc.pipeline import validate_file
-from courtdoc.policy import default_policy
 from scan_fixtures import CORPUS, generated
 
 POLICY = default_policy()

@@ -14,9 +14,9 @@ from courtdoc.checks.image import legibility
 from courtdoc.checks.image.page import ScanContext, check_scan_page
 from courtdoc.checks.image.raster import decode_jpeg, pil_to_array
 from courtdoc.checks.image.scan import check_jpeg_file
+from courtdoc.core.policy import default_policy
+from courtdoc.core.report import PageInfo
 from courtdoc.pipeline import inspect, validate_file
-from courtdoc.policy import default_policy
-from courtdoc.report import PageInfo
 from PIL import Image
 from scan_fixtures import CORPUS, generated
 

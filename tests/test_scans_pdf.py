@@ -12,9 +12,9 @@ import pytest
 from courtdoc.checks.findings import Issues
 from courtdoc.checks.pdf import scan as pdf_scan
 from courtdoc.checks.pdf.pages import page_kind
+from courtdoc.core.policy import default_policy
+from courtdoc.core.report import PageInfo
 from courtdoc.pipeline import validate_file
-from courtdoc.policy import default_policy
-from courtdoc.report import PageInfo
 from scan_fixtures import CORPUS, generated
 
 POLICY = default_policy()

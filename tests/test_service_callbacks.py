@@ -6,8 +6,8 @@ import ipaddress
 from pathlib import Path
 
 import pytest
-from courtdoc.netguard import AddressPolicy
-from courtdoc.webhooks import next_delay, parse_retry_after
+from courtdoc.infra.netguard import AddressPolicy
+from courtdoc.infra.webhooks import next_delay, parse_retry_after
 from courtdoc.workers.runner import start_worker
 from service_harness import (
     Receiver,

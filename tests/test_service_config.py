@@ -6,9 +6,9 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from courtdoc.blobstore import BlobStore, TooLarge
-from courtdoc.clients import ClientsError, new_secret, parse_clients
-from courtdoc.settings import STANDARD_WEBHOOKS_SCHEDULE, Settings
+from courtdoc.infra.blobstore import BlobStore, TooLarge
+from courtdoc.infra.clients import ClientsError, new_secret, parse_clients
+from courtdoc.infra.settings import STANDARD_WEBHOOKS_SCHEDULE, Settings
 
 
 def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

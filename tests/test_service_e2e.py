@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import redis
-from courtdoc.redisserver import free_port
+from courtdoc.infra.redisserver import free_port
 from service_harness import Receiver, cli_check, corpus_files, listening, post_filing, report_diff, wait_until
 from standardwebhooks import Webhook
 
@@ -37,7 +37,7 @@ def test_serve_one_command_round_trip(tmp_path: Path) -> None:
         PYTHONUNBUFFERED="1",
     )
     log = (tmp_path / "serve.log").open("wb")
-    serve = subprocess.Popen([sys.executable, "-m", "courtdoc.cli", "serve"], env=env, stderr=log, stdout=log)
+    serve = subprocess.Popen([sys.executable, "-m", "courtdoc.cli.main", "serve"], env=env, stderr=log, stdout=log)
     receiver = Receiver()
     api = f"http://127.0.0.1:{port}"
     try:

@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 from courtdoc.checks import textrules, xlsx_fonts
 from courtdoc.checks.findings import Issues
+from courtdoc.core.policy import default_policy
 from courtdoc.pipeline import validate_file
-from courtdoc.policy import default_policy
 
 
 def visible(text: str) -> int:

@@ -20,8 +20,10 @@ import redis
 import structlog
 from dramatiq.middleware import CurrentMessage
 
-from .. import logs, pipeline, webhooks
-from ..report import FilingReport
+from .. import pipeline
+from ..core import logs
+from ..core.report import FilingReport
+from ..infra import webhooks
 from .broker import CALLBACKS, INTAKE
 from .filings import iso
 from .outbox import now_ms

@@ -43,8 +43,8 @@ from dramatiq.common import current_millis
 from dramatiq.errors import BrokerConnectionError
 from dramatiq.middleware import CurrentMessage, Middleware, Retries, ShutdownNotifications, TimeLimit
 
-from .. import logs
-from ..settings import Settings
+from ..core import logs
+from ..infra.settings import Settings
 from .periodic import Periodic
 
 INTAKE = "intake"

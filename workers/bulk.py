@@ -34,9 +34,10 @@ from typing import TYPE_CHECKING, Any
 import dramatiq
 import redis
 
-from .. import logs, replay
-from ..policy import Policy, PolicyError, parse_policy
-from ..sandbox import shared_pool
+from .. import replay
+from ..core import logs
+from ..core.policy import Policy, PolicyError, parse_policy
+from ..engine.sandbox import shared_pool
 from .broker import BULK
 from .keys import messages_key, policy_key, results_key
 

@@ -50,8 +50,8 @@ from typing import Any
 
 import redis
 
-from .. import logs
-from ..blobstore import BlobStore, private_dir
+from ..core import logs
+from ..infra.blobstore import BlobStore, private_dir
 from .journal import IntakeJournal
 from .keys import Keys
 from .periodic import Periodic

@@ -27,7 +27,7 @@ from typing import Any
 
 import redis
 
-from ..report import FileReport
+from ..core.report import FileReport
 from .keys import Keys
 
 _BARRIER = """

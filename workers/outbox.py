@@ -25,7 +25,7 @@ from typing import Any
 
 import redis
 
-from .. import logs
+from ..core import logs
 from .keys import Keys
 from .periodic import Periodic
 

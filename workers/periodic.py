@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from .. import logs
+from ..core import logs
 
 log = logs.get(__name__)
 

@@ -42,7 +42,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .. import logs
+from ..core import logs
 from .broker import INTAKE
 from .periodic import Periodic
 

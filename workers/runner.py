@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from .. import logs
+from ..core import logs
 
 log = logs.get("courtdoc.worker")
 
@@ -29,7 +29,7 @@ DEFAULT_QUEUES = "intake,callbacks"
 
 def warm_sandbox(rt: Any) -> None:
     """Start the checking child processes now, so the first file does not wait for them."""
-    from ..sandbox import shared_pool
+    from ..engine.sandbox import shared_pool
 
     bounds = rt.policy.sandbox
     shared_pool(bounds.memory_limit_mb, bounds.recycle_rss_mb).warm()
@@ -55,7 +55,7 @@ def start_worker(rt: Any, queues: Sequence[str], threads: int) -> Any:
 
 
 def run_worker_process(queues: Sequence[str], threads: int) -> int:
-    from ..settings import Settings
+    from ..infra.settings import Settings
     from .runtime import build_runtime
 
     settings = Settings()
@@ -91,7 +91,7 @@ def _child_command(queues: Sequence[str], threads: int) -> list[str]:
 
 
 def supervise(processes: int, queues: Sequence[str], threads: int) -> int:
-    from ..redisserver import die_with_parent
+    from ..infra.redisserver import die_with_parent
 
     command = _child_command(queues, threads)
     stopping = threading.Event()
@@ -158,8 +158,8 @@ def register(sub: Any) -> None:
 
 def check_config(settings: Any) -> str | None:
     """What stops a worker from starting, said once here rather than by restarting children."""
-    from ..clients import ClientsError, load_clients
-    from ..policy import PolicyError, load_policy
+    from ..core.policy import PolicyError, load_policy
+    from ..infra.clients import ClientsError, load_clients
     from .runtime import clients_path
 
     if not settings.redis_url:
@@ -173,7 +173,7 @@ def check_config(settings: Any) -> str | None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..settings import Settings
+    from ..infra.settings import Settings
 
     settings = Settings()
     logs.configure(settings.log_level, settings.log_format)

@@ -23,12 +23,12 @@ import dramatiq
 import httpx
 import redis
 
-from .. import logs
-from ..blobstore import BlobStore
-from ..clients import Clients, load_clients
-from ..netguard import AddressPolicy, guarded_client
-from ..policy import Policy, load_policy
-from ..settings import Settings
+from ..core import logs
+from ..core.policy import Policy, load_policy
+from ..infra.blobstore import BlobStore
+from ..infra.clients import Clients, load_clients
+from ..infra.netguard import AddressPolicy, guarded_client
+from ..infra.settings import Settings
 from .broker import CALLBACKS, INTAKE, CourtdocBroker, build_broker
 from .collector import Collector
 from .filings import FilingStore

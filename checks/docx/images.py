@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from lxml import etree
 from PIL import Image
 
-from ...policy import Policy
-from ...report import PageInfo
+from ...core.policy import Policy
+from ...core.report import PageInfo
 from ..findings import Issues
 from ..image.dpi import MM_PER_INCH, Resolution
 from ..image.page import ScanContext, check_scan_page

@@ -11,7 +11,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...policy import Policy
+from ...core.policy import Policy
 from .assign import assign
 from .rules import score_names
 

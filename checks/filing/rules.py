@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ...filenames import collision_key
-from ...policy import Policy
+from ...core.filenames import collision_key
+from ...core.policy import Policy
 from ..findings import Issues
 from .assign import assign
 from .metadata import FilingMetadata, deadline

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ...policy import Colour
+from ...core.policy import Colour
 from .raster import Raster
 
 BILEVEL_MODES = ("1",)

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ...policy import Scan
+from ...core.policy import Scan
 
 MM_PER_INCH = 25.4
 # Resolutions scanners and phones offer; used to choose among paper sizes that fit equally.

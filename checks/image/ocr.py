@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from ...policy import Ocr
+from ...core.policy import Ocr
 
 
 @dataclass

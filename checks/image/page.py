@@ -14,8 +14,8 @@ from typing import Any
 
 from PIL import Image
 
-from ...policy import Policy
-from ...report import PageInfo
+from ...core.policy import Policy
+from ...core.report import PageInfo
 from ..findings import Issues
 from . import ocr
 from .colour import classify

@@ -12,8 +12,8 @@ from typing import Any
 
 from PIL import Image
 
-from ...policy import Policy
-from ...report import PageInfo
+from ...core.policy import Policy
+from ...core.report import PageInfo
 from ..findings import Issues
 from . import jpeg
 from .dpi import Resolution, exif_resolution, jfif_density, jpeg_resolution, physical_size_mm

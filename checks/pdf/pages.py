@@ -7,7 +7,7 @@ does not make a page a text page). One function decides, so both checks and the 
 
 from __future__ import annotations
 
-from ...policy import Scan
+from ...core.policy import Scan
 
 # A page with no text and no picture but this many drawn paths is text set as outlines or a drawing.
 _VECTOR_PAGE_PATHS = 50

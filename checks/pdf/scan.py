@@ -32,8 +32,8 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from PIL import Image
 
-from ...policy import Policy
-from ...report import PageInfo
+from ...core.policy import Policy
+from ...core.report import PageInfo
 from ..findings import Issues
 from ..image.dpi import MM_PER_INCH, Resolution, match_paper
 from ..image.page import ScanContext, check_resolution, check_scan_page

@@ -41,8 +41,8 @@ from functools import partial
 from itertools import pairwise
 from typing import Any
 
-from ...policy import Policy
-from ...report import FontUsage, PageInfo, TextSummary
+from ...core.policy import Policy
+from ...core.report import FontUsage, PageInfo, TextSummary
 from ..findings import Issues
 from ..fontnames import FontJudge
 from ..textrules import Place, TextInventory, judge_fonts, judge_spacing

@@ -12,17 +12,17 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from .checks import common, doc, doc_convert, ooxml, outline, textrules, xlsx, xlsx_fonts
-from .checks.docx import images as docx_images
-from .checks.docx import package as docx_package
-from .checks.docx import text as docx_text
-from .checks.findings import Inspection, Issues
-from .checks.image import scan as image_scan
-from .checks.pdf import scan as pdf_scan
-from .checks.pdf import structure as pdf_structure
-from .checks.pdf import text as pdf_text
-from .checks.sniff import Sniffed, sniff
-from .policy import Policy
+from ..checks import common, doc, doc_convert, ooxml, outline, textrules, xlsx, xlsx_fonts
+from ..checks.docx import images as docx_images
+from ..checks.docx import package as docx_package
+from ..checks.docx import text as docx_text
+from ..checks.findings import Inspection, Issues
+from ..checks.image import scan as image_scan
+from ..checks.pdf import scan as pdf_scan
+from ..checks.pdf import structure as pdf_structure
+from ..checks.pdf import text as pdf_text
+from ..checks.sniff import Sniffed, sniff
+from ..core.policy import Policy
 
 
 def _inspect_pdf(path: Path, policy: Policy, result: Inspection) -> None:

@@ -33,7 +33,15 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import __version__, logs
+from .. import __version__
+from ..checks.filing.metadata import MetadataError, parse_metadata
+from ..core import logs
+from ..core.rules import rules_table
+from ..infra.clients import Client
+from ..infra.netguard import host_of
+from ..workers.filings import iso
+from ..workers.metrics import RedisCollector
+from ..workers.runtime import Runtime
 from .api_models import (
     CallbackEnvelope,
     ErrorResponse,
@@ -43,15 +51,8 @@ from .api_models import (
     Lang,
     RulesResponse,
 )
-from .checks.filing.metadata import MetadataError, parse_metadata
-from .clients import Client
 from .idempotency import Idempotency, Outcome, Scope, fingerprint
-from .netguard import host_of
-from .render import rules_table
 from .uploads import Received, RequestError, UploadPace, receive
-from .workers.filings import iso
-from .workers.metrics import RedisCollector
-from .workers.runtime import Runtime
 
 log = logs.get(__name__)
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import httpx
 from standardwebhooks import Webhook
 
-from . import __version__
+from .. import __version__
 from .netguard import AddressRefused
 
 EVENT_TYPE = "filing.checked"

@@ -13,7 +13,7 @@ application has already answered without reading (a 401 or a 429 sent before the
 
 The slow *body* of an authenticated upload is judged by the application (`uploads.UploadPace`),
 which answers 408 `upload_too_slow`. In production a reverse proxy does the same in front
-(README, "Behind a reverse proxy"); these bounds hold when it is missing or misconfigured.
+(docs/service.md, "Behind a reverse proxy"); these bounds hold when it is missing or misconfigured.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import Any, ClassVar, Literal
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from . import logs
-from .settings import Settings
+from ..core import logs
+from ..infra.settings import Settings
 
 log = logs.get(__name__)
 

@@ -102,7 +102,7 @@ class FilingMetadata(_Open):
 
     `external_id`, `callback_url` and `lang` are the service's; the other keys are the filing's
     metadata for the filing-level checks, exactly as `courtdoc check --filing` reads it from
-    `filing.json` (see README, "Filing-level checks"), and are validated the same way."""
+    `filing.json` (see docs/checks.md, "Filing-level checks"), and are validated the same way."""
 
     external_id: str = Field(min_length=1, max_length=200, description="the portal's own id of the filing")
     callback_url: str | None = Field(

@@ -23,8 +23,8 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-from . import logs
-from .blobstore import private_dir
+from ..core import logs
+from ..infra.blobstore import private_dir
 
 log = logs.get("courtdoc.serve")
 
@@ -77,14 +77,14 @@ def register(sub: Any) -> None:
 def main(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from ..core.policy import PolicyError
+    from ..infra.clients import ClientsError, write_local_clients
+    from ..infra.redisserver import RedisServer
+    from ..infra.settings import Settings
+    from ..workers.runner import start_worker
+    from ..workers.runtime import build_runtime, clients_path
     from .api import create_app
-    from .clients import ClientsError, write_local_clients
     from .httpguard import server_config
-    from .policy import PolicyError
-    from .redisserver import RedisServer
-    from .settings import Settings
-    from .workers.runner import start_worker
-    from .workers.runtime import build_runtime, clients_path
 
     os.umask(PRIVATE_UMASK)
     settings = Settings()

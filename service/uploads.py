@@ -19,8 +19,8 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from .blobstore import BlobStore, StagedBlob, TooLarge
-from .filenames import MAX_NAME_BYTES, BadFilename, name_from_bytes
+from ..core.filenames import MAX_NAME_BYTES, BadFilename, name_from_bytes
+from ..infra.blobstore import BlobStore, StagedBlob, TooLarge
 
 FILE_FIELDS = ("files", "files[]")
 METADATA_FIELD = "metadata"

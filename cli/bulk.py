@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import messages
-from .policy import PolicyError, load_policy
+from ..core import messages
+from ..core.policy import PolicyError, load_policy
 
 COMMANDS = ("revalidate", "diff")
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
@@ -79,13 +79,13 @@ def _sigterm_interrupts() -> Iterator[None]:
 
 
 def _revalidate(args: argparse.Namespace) -> int:
-    from .bulk import summary
-    from .bulk.diff import Diff, write_diff
-    from .bulk.filings import FILINGS
-    from .bulk.progress import Progress, configure_logging
-    from .bulk.runner import Backend, BackendUnavailable, LocalBackend, Selection, revalidate
-    from .bulk.sources import SourceError
-    from .bulk.store import RunLocked, RunMismatch
+    from ..bulk import summary
+    from ..bulk.diff import Diff, write_diff
+    from ..bulk.filings import FILINGS
+    from ..bulk.progress import Progress, configure_logging
+    from ..bulk.runner import Backend, BackendUnavailable, LocalBackend, Selection, revalidate
+    from ..bulk.sources import SourceError
+    from ..bulk.store import RunLocked, RunMismatch
 
     configure_logging(json_logs=not sys.stderr.isatty(), level=args.log_level)
     policy = load_policy(args.policy)
@@ -95,7 +95,7 @@ def _revalidate(args: argparse.Namespace) -> int:
 
     def make_backend() -> Backend:
         if args.queue:
-            from .bulk.queue import QueueBackend
+            from ..bulk.queue import QueueBackend
 
             return QueueBackend.from_settings(
                 policy, args.lang, redis_url=args.redis_url, blob_dir=args.blob_dir
@@ -146,7 +146,7 @@ def _revalidate(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from .bulk.diff import Diff, DiffError, write_diff
+    from ..bulk.diff import Diff, DiffError, write_diff
 
     try:
         diff = Diff(args.old, args.new)

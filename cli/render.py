@@ -11,9 +11,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from . import messages
-from .policy import Policy
-from .report import FilingReport, Finding
+from ..core import messages
+from ..core.policy import Policy
+from ..core.report import FilingReport, Finding
+from ..core.rules import rules_table
 
 _SEVERITY_STYLE = {"reject": "bold red", "warn": "yellow", "info": "cyan"}
 _VERDICT_STYLE = {"accept": "bold green", "reject": "bold red"}
@@ -96,13 +97,6 @@ def print_matching(filing: FilingReport, lang: str, console: Console) -> None:
             score,
         )
     console.print(table)
-
-
-def rules_table(policy: Policy, lang: str) -> list[dict[str, str]]:
-    return [
-        {"rule": rule, "severity": severity, "description": messages.title(rule, lang)}
-        for rule, severity in sorted(policy.rules.items())
-    ]
 
 
 def print_rules(policy: Policy, lang: str, output: str) -> None:

@@ -1,7 +1,7 @@
 """Service configuration from `COURTDOC_*` environment variables (pydantic-settings).
 
-One `Settings` object configures the API, the workers and the embedded Redis alike; the README
-section "Running the service" lists every variable. List values accept JSON (`[0, 5, 300]`) or
+One `Settings` object configures the API, the workers and the embedded Redis alike; `docs/service.md`
+("Configuration") lists every variable. List values accept JSON (`[0, 5, 300]`) or
 a comma-separated string (`0,5,300`).
 """
 
@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     #: ... and a filing that has not moved for this long trusts only messages still waiting on a
     #: queue (a fetched message whose answer Redis never sent is stuck with a live worker).
     reconcile_stuck_s: float = 600.0
-    #: Worker processes look for blobs past retention this often (0: never); see README "Retention".
+    #: Worker processes look for blobs past retention this often (0: never); see docs/operations.md "Retention".
     collector_interval_s: float = 3600.0
 
     # --- callbacks -----------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import redis
 
-from .workers.keys import Keys
+from ..workers.keys import Keys
 
 Scope = Literal["header", "external_id"]
 

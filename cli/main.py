@@ -21,9 +21,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from . import __version__, messages
-from .filenames import normalize_name
-from .policy import Policy, PolicyError, load_policy
+from .. import __version__
+from ..core import messages
+from ..core.filenames import normalize_name
+from ..core.policy import Policy, PolicyError, load_policy
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
@@ -67,8 +68,9 @@ def _parser(core_only: bool = False) -> argparse.ArgumentParser:
     rules.add_argument("--policy", metavar="FILE")
     rules.add_argument("--format", choices=("text", "json"), default="text", dest="output")
     if not core_only:
-        from . import cli_bulk, service
-        from .workers import runner as worker_command
+        from ..service import app as service
+        from ..workers import runner as worker_command
+        from . import bulk as cli_bulk
 
         cli_bulk.add_parsers(sub)
         service.register(sub)
@@ -87,10 +89,10 @@ def _read_text(path: Path) -> str:
 
 def _load_metadata(path: str | Path | None) -> dict[str, Any]:
     """A filing's metadata from JSON: a list of declared documents, or a filing.json object
-    (see README, "Filing-level checks"); validated here so a bad value is a usage error."""
+    (see docs/checks.md, "Filing-level checks"); validated here so a bad value is a usage error."""
     if path is None:
         return {}
-    from .checks.filing.metadata import MetadataError, parse_metadata
+    from ..checks.filing.metadata import MetadataError, parse_metadata
 
     try:
         data = json.loads(_read_text(Path(path)))
@@ -136,7 +138,7 @@ def _missing(path: Path) -> bool:
 def _warm_sandbox(policy: Policy) -> None:
     """Start the checking children (and their forkserver, which imports the checkers) on another
     thread, while this process imports the pipeline: on two cores the two imports overlap."""
-    from .sandbox import shared_pool
+    from ..engine.sandbox import shared_pool
 
     pool = shared_pool(policy.sandbox.memory_limit_mb, policy.sandbox.recycle_rss_mb)
     threading.Thread(target=pool.warm, name="courtdoc-warm", daemon=True).start()
@@ -160,7 +162,7 @@ def _check(args: argparse.Namespace) -> int:
     if not paths:
         raise UsageError("no files to check: give FILE... or --filing DIR")
     _warm_sandbox(policy)
-    from . import pipeline  # imported here so `courtdoc --help` and `rules` stay fast
+    from .. import pipeline  # imported here so `courtdoc --help` and `rules` stay fast
     from .render import print_filing
 
     jobs = args.jobs or os.cpu_count() or 1
@@ -225,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "run", None) is not None:
             return int(args.run(args))
         if args.command not in _CORE_COMMANDS:
-            from . import cli_bulk
+            from . import bulk as cli_bulk
 
             if args.command in cli_bulk.COMMANDS:
                 return cli_bulk.run(args)

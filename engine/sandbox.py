@@ -39,7 +39,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 # not installed is skipped by the forkserver.
 PRELOAD_MODULES = [
     "courtdoc.pipeline",
-    "courtdoc.inspection",
+    "courtdoc.engine.inspection",
     "numpy",
     "cv2",
     "pypdfium2",
