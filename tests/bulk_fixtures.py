@@ -39,7 +39,7 @@ def load_generator() -> Any:
 
 
 def courtdoc(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 240
+    *args: str, env: dict[str, str] | None = None, timeout: float = 240, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run the real command line in a child process."""
     return subprocess.run(
@@ -48,6 +48,7 @@ def courtdoc(
         text=True,
         timeout=timeout,
         env={**os.environ, **(env or {})},
+        cwd=cwd,
         check=False,
     )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -119,3 +120,41 @@ def test_sigkill_at_a_random_moment_then_resume(
     assert len(unlogged) <= 1, f"checked without a log event: {unlogged}"
     reference = json.loads((small_reference / "run.json").read_text())["runs"][-1]
     assert len(checked) + len(unlogged) == reference["checked"]
+
+
+_OLD_LAYOUT_RUN = Path(__file__).resolve().parent / "data" / "old-layout-run"
+
+
+def _comparable(out: Path) -> list[str]:
+    kept = []
+    for raw in (out / "results.jsonl").read_text(encoding="utf-8").splitlines():
+        line = json.loads(raw)
+        line.pop("source", None)
+        kept.append(json.dumps(line, sort_keys=True, ensure_ascii=False))
+    return sorted(kept)
+
+
+def test_a_run_written_by_the_previous_layout_resumes(tmp_path: Path) -> None:
+    """Records written before the modules moved name them by their old paths; the resumed run
+    replays them (no content checked again) and ends with a fresh run's results."""
+    archive = tmp_path / "archive"
+    out = tmp_path / "out"
+    shutil.copytree(_OLD_LAYOUT_RUN / "archive", archive)
+    shutil.copytree(_OLD_LAYOUT_RUN / "out", out)
+    records = (out / "records.log").read_text(encoding="utf-8")
+    assert '"courtdoc.report:' in records and '"courtdoc.pipeline:inspect"' in records
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    run["identity"]["sources"] = [str(archive)]  # the archive was at this path when it ran
+    (out / "run.json").write_text(json.dumps(run), encoding="utf-8")
+
+    # Given as it was when the run started: relative to the folder the command runs in.
+    resumed = courtdoc("revalidate", "archive", "--out", "out", "--jobs", "1", cwd=tmp_path)
+    assert resumed.returncode in (0, 1), resumed.stderr[-3000:]
+    stats = json.loads((out / "run.json").read_text(encoding="utf-8"))["runs"][-1]
+    assert stats["already_done"] == 2
+    assert stats["checked"] == 0, "a content recorded by the previous layout was checked again"
+    assert stats["replayed"] == 2
+
+    fresh = tmp_path / "fresh"
+    assert courtdoc("revalidate", "archive", "--out", "fresh", "--jobs", "1", cwd=tmp_path).returncode in (0, 1)
+    assert _comparable(out) == _comparable(fresh)
