@@ -123,10 +123,14 @@ def _revalidate(args: argparse.Namespace) -> int:
     v = totals["verdicts"]
     s = stats.as_dict()
     print(
-        f"{totals['files']} files ({totals['distinct_contents']} distinct contents): "
-        f"{v['accept']} accepted, {v['reject']} rejected, {v['error']} unreadable; "
-        f"this run checked {s['fresh']} contents, reused their results for {s['replayed']} copies, "
-        f"skipped {s['already_done']} done before ({s['files_per_s']} files/s)"
+        f"{totals['files']} files ({totals['distinct_contents']} distinct contents) in {out}: "
+        f"{v['accept']} accepted, {v['reject']} rejected, {v['error']} unreadable"
+    )
+    # The same figures as this invocation's entry in run.json ("runs"), named as there.
+    print(
+        f"this invocation: {s['written']} results written; {s['checked']} contents checked, "
+        f"{s['replayed']} copies answered from an earlier result; {s['already_done']} results were "
+        f"there before; {s['files_per_s']} files/s"
     )
     f = totals["filings"]
     if f["count"]:

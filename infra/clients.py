@@ -49,7 +49,21 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+#: The values deploy/clients.example.toml ships with: a copy left unedited is named as such.
+_PLACEHOLDER_SECRET = "whsec_REPLACE_ME"
+_PLACEHOLDER_KEY_SHA256 = "0" * 64
+
+
+def _placeholder(name: str, key: str) -> ClientsError:
+    return ClientsError(
+        f"clients.{name}.{key}: still the placeholder of clients.example.toml; replace it with a "
+        "real value (the comments at the top of that file say how to make one)"
+    )
+
+
 def _check_secret(name: str, secret: Any) -> str:
+    if secret == _PLACEHOLDER_SECRET:
+        raise _placeholder(name, "callback_secret")
     if not isinstance(secret, str) or not secret.startswith("whsec_"):
         raise ClientsError(f"clients.{name}.callback_secret: expected a 'whsec_…' string")
     try:
@@ -101,6 +115,8 @@ def parse_clients(text: str, source: str = "<clients>") -> Clients:
             raise ClientsError(f"clients.{name}.{unknown[0]}: unknown key")
         if "api_key_sha256" in entry:
             key_hash = str(entry["api_key_sha256"]).lower()
+            if key_hash == _PLACEHOLDER_KEY_SHA256:
+                raise _placeholder(name, "api_key_sha256")
             if len(key_hash) != 64 or any(ch not in "0123456789abcdef" for ch in key_hash):
                 raise ClientsError(f"clients.{name}.api_key_sha256: expected 64 hex digits")
         elif isinstance(entry.get("api_key"), str) and len(entry["api_key"]) >= 16:

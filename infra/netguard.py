@@ -78,7 +78,9 @@ class _GuardedBackend(httpcore.NetworkBackend):
         if last_error is not None:
             raise last_error
         raise AddressRefused(
-            f"{host} resolves only to addresses callbacks may not reach: {', '.join(refused)}"
+            f"{host} resolves only to addresses callbacks may not reach: {', '.join(refused)} "
+            "(a deployment whose portal lives on such a network lists it in "
+            "COURTDOC_CALLBACK_ALLOW_NETWORKS)"
         )
 
     def connect_unix_socket(

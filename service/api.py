@@ -301,7 +301,9 @@ def create_app(rt: Runtime) -> FastAPI:
                 raise RequestError(
                     422,
                     "callback_private_address",
-                    f"callback_url points to {host}, a loopback/private/link-local address",
+                    f"callback_url points to {host}, a loopback/private/link-local address; a "
+                    "deployment whose portal lives on such a network lists it in "
+                    "COURTDOC_CALLBACK_ALLOW_NETWORKS (for example 10.0.0.0/8)",
                     host=host,
                 )
             if not client.allows_host(host):

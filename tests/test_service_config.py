@@ -79,6 +79,15 @@ def test_bad_clients_file(text: str, message: str) -> None:
         parse_clients(text)
 
 
+def test_an_unedited_copy_of_the_example_clients_file_is_named_as_such() -> None:
+    example = (Path(__file__).resolve().parents[1] / "deploy" / "clients.example.toml").read_text()
+    with pytest.raises(ClientsError, match=r"api_key_sha256: still the placeholder of clients\.example\.toml"):
+        parse_clients(example)
+    key_replaced = example.replace("0" * 64, "ab" * 32)
+    with pytest.raises(ClientsError, match=r"callback_secret: still the placeholder"):
+        parse_clients(key_replaced)
+
+
 def test_blob_store_keeps_each_content_once(tmp_path: Path) -> None:
     store = BlobStore(tmp_path / "blobs")
     paths = []

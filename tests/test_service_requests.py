@@ -233,6 +233,8 @@ def test_bad_request(api: tuple[Runtime, ApiServer, Portal], case: str, status: 
     err = r.json()["error"]
     assert err["code"] == code
     assert err["message"]
+    if code == "callback_private_address":  # names the setting that admits such a network
+        assert "COURTDOC_CALLBACK_ALLOW_NETWORKS" in err["message"]
     if status == 401:
         assert r.headers["www-authenticate"] == "Bearer"
     assert_nothing_left(rt)
