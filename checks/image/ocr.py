@@ -40,9 +40,13 @@ def tesseract_path() -> str | None:
     return shutil.which("tesseract")
 
 
+def installed_languages(binary: str) -> frozenset[str]:
+    """The language data Tesseract finds (`--list-langs`), under the current TESSDATA_PREFIX."""
+    return _languages(binary, os.environ.get("TESSDATA_PREFIX"))
+
+
 @cache
 def _languages(binary: str, tessdata: str | None) -> frozenset[str]:
-    """The traineddata Tesseract finds (`--list-langs`); cached per binary and TESSDATA_PREFIX."""
     try:
         out = subprocess.run([binary, "--list-langs"], capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.SubprocessError):
@@ -70,7 +74,7 @@ def ocr_unavailable_reason(policy: Policy, use: str = "title") -> str | None:
     binary = tesseract_path()
     if binary is None:
         return "no_tesseract"
-    installed = _languages(binary, os.environ.get("TESSDATA_PREFIX"))
+    installed = installed_languages(binary)
     found = [lang for lang in wanted if lang in installed]
     enough = len(found) == len(wanted) if use == "legibility" else bool(found) or not wanted
     return None if enough else "no_language"
