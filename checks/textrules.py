@@ -144,8 +144,9 @@ def _share(part: int, whole: int) -> str:
 
 
 def _places(tally: Tally) -> str:
-    if tally.keys and all(isinstance(k, Cell) for k in tally.keys):
-        return places_text(tally.keys, MAX_LISTED_PLACES)  # spreadsheet cells: ranges per sheet
+    cells = [k for k in tally.keys if isinstance(k, Cell)]
+    if cells and len(cells) == len(tally.keys):
+        return places_text(cells, MAX_LISTED_PLACES)  # spreadsheet cells: ranges per sheet
     labels = ", ".join(p.label() for p in tally.places)
     more = len(tally.keys) - len(tally.places)
     return f"{labels} … (+{more})" if more > 0 else labels

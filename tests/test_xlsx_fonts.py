@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 import zipfile
 from collections import Counter
 from pathlib import Path
 
-import datetime as dt
 import openpyxl
 import pytest
 from courtdoc.checks import textrules, xlsx, xlsx_fonts
