@@ -38,6 +38,7 @@ from ..core.policy import Policy
 from .filing.listparse import Line, parse_attachments
 from .filing.normalize import Lexicon
 from .filing.rules import lexicon_for
+from .image.ocr import ocr_unavailable_reason
 from .ooxml import SAFE_PARSER, ZIP_PART_ERRORS
 
 MAX_TEXT_PAGES = 300
@@ -301,7 +302,7 @@ def _pdf(path: Path, policy: Policy) -> Outline:
         outline.layout = _layout(layout_pages)
         if first_page_scan:
             outline.ocr = "unavailable"
-            if policy.filing.ocr_timeout_seconds > 0 and ocr_available():
+            if ocr_unavailable_reason(policy) is None:
                 ocr = _ocr_pdf_top(pdf, policy)
                 outline.ocr = "done" if ocr else "empty"
                 if ocr:
@@ -613,7 +614,7 @@ def _ocr_pdf_top(pdf: Any, policy: Policy) -> list[str]:
 
 def _jpeg(path: Path, policy: Policy) -> Outline:
     outline = Outline(pages=1, pages_exact=True, ocr="unavailable")
-    if policy.filing.ocr_timeout_seconds <= 0 or not ocr_available():
+    if ocr_unavailable_reason(policy) is not None:
         return outline
     from PIL import Image, ImageOps
 

@@ -24,6 +24,7 @@ from ..core.policy import Policy
 from ..core.report import FontUsage, TextSummary
 from .findings import Issues
 from .fontnames import FontJudge
+from .xlsx import Cell, places_text
 
 MAX_LISTED_PLACES = 8  # places named in a finding's message
 MAX_SAMPLES = 3  # places kept with an excerpt per combination
@@ -143,6 +144,9 @@ def _share(part: int, whole: int) -> str:
 
 
 def _places(tally: Tally) -> str:
+    cells = [k for k in tally.keys if isinstance(k, Cell)]
+    if cells and len(cells) == len(tally.keys):
+        return places_text(cells, MAX_LISTED_PLACES)  # spreadsheet cells: ranges per sheet
     labels = ", ".join(p.label() for p in tally.places)
     more = len(tally.keys) - len(tally.places)
     return f"{labels} … (+{more})" if more > 0 else labels

@@ -3,7 +3,9 @@
 One lxml pass over `xl/styles.xml` (fonts and cell formats), the shared strings and each
 worksheet: a cell's font is the font of its cell format (`s` → `cellXfs` → `fontId`); rich-text
 runs of a string override the name and size they set. Cells whose text is empty or whitespace
-are not counted. (openpyxl's read-only mode gives the same cell fonts but not rich-text runs,
+are not counted. A number is counted and quoted as its number format shows it (see
+`xlsx.display`), and a cell's key names its sheet, so findings list cells as ranges per sheet.
+(openpyxl's read-only mode gives the same cell fonts but not rich-text runs,
 and is several times slower; see bench/bench_docx.py.)
 """
 
@@ -17,6 +19,7 @@ from lxml import etree
 
 from .ooxml import SAFE_PARSER, ZIP_PART_ERRORS
 from .textrules import Place, TextInventory, excerpt
+from .xlsx import BUILTIN_FORMATS, Cell, display
 
 S_TRANSITIONAL = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 S_STRICT = "http://purl.oclc.org/ooxml/spreadsheetml/main"
@@ -76,8 +79,16 @@ class _Styles:
     def __init__(self, root: etree._Element | None, s: str) -> None:
         self.fonts: list[tuple[str, float]] = []
         self.xf_fonts: list[int] = []
+        self.xf_formats: list[str] = []  # number format code of each cell format
         if root is None:
             return
+        codes: dict[int, str] = dict(BUILTIN_FORMATS)
+        num_fmts = root.find(f"{s}numFmts")
+        for fmt in num_fmts.findall(f"{s}numFmt") if num_fmts is not None else []:
+            try:
+                codes[int(fmt.get("numFmtId", ""))] = fmt.get("formatCode", "General")
+            except ValueError:
+                continue
         fonts = root.find(f"{s}fonts")
         for font in fonts.findall(f"{s}font") if fonts is not None else []:
             name, size = _font_of(font, s)
@@ -88,6 +99,10 @@ class _Styles:
                 self.xf_fonts.append(int(xf.get("fontId", "0")))
             except ValueError:
                 self.xf_fonts.append(0)
+            try:
+                self.xf_formats.append(codes.get(int(xf.get("numFmtId", "0")), "General"))
+            except ValueError:
+                self.xf_formats.append("General")
 
     def font(self, style: str | None) -> tuple[str, float]:
         try:
@@ -95,6 +110,12 @@ class _Styles:
             return self.fonts[font_id]
         except (ValueError, IndexError):
             return self.fonts[0] if self.fonts else DEFAULT_FONT
+
+    def number_format(self, style: str | None) -> str:
+        try:
+            return self.xf_formats[int(style or 0)]
+        except (ValueError, IndexError):
+            return "General"
 
 
 def _string_runs(si: etree._Element, s: str) -> list[Run]:
@@ -131,6 +152,8 @@ def read_text(zf: zipfile.ZipFile) -> TextInventory:
     rels = _rels(zf, "xl/workbook.xml")
     by_type = {rtype: name for rtype, name in rels.values()}
     styles = _Styles(_read(zf, by_type.get("styles", "xl/styles.xml")), s)
+    props = workbook.find(f"{s}workbookPr")
+    date1904 = props is not None and props.get("date1904", "").lower() in ("1", "true")
     shared: list[list[Run]] = []
     sst = _read(zf, by_type.get("sharedStrings", "xl/sharedStrings.xml"))
     if sst is not None:
@@ -144,7 +167,7 @@ def read_text(zf: zipfile.ZipFile) -> TextInventory:
         root = _read(zf, target[1])
         if root is None:
             continue
-        _read_sheet(root, s, sheet.get("name", f"#{sheet_index + 1}"), sheet_index, styles, shared, inv)
+        _read_sheet(root, s, sheet.get("name", f"#{sheet_index + 1}"), sheet_index, styles, shared, inv, date1904)
     return inv
 
 
@@ -163,9 +186,11 @@ def _read_sheet(
     styles: _Styles,
     shared: list[list[Run]],
     inv: TextInventory,
+    date1904: bool = False,
 ) -> None:
     tag_v, tag_is = f"{s}v", f"{s}is"
     fonts: dict[str | None, tuple[str, float]] = {}
+    formats: dict[str | None, str] = {}
     for order, c in enumerate(root.iter(f"{s}c")):
         value = inline = None
         for child in c:  # a loop, not find(): lxml's find() goes through ElementPath
@@ -185,6 +210,14 @@ def _read_sheet(
                 continue
             runs = _string_runs(inline, s)
         elif value:
+            style = c.get("s")
+            if kind in (None, "n"):
+                code = formats.get(style)
+                if code is None:
+                    code = formats[style] = styles.number_format(style)
+                value = display(value, code, date1904)
+            elif kind == "b":
+                value = "TRUE" if value.strip() == "1" else "FALSE"
             runs = [(value, None, None)]
         else:
             continue
@@ -193,7 +226,7 @@ def _read_sheet(
         if cell_font is None:
             cell_font = fonts[style] = styles.font(style)
         ref = c.get("r") or f"#{order + 1}"
-        place_key = (sheet_index, ref)
+        place_key = Cell(sheet_index, name, ref)
 
         def make_place(
             with_excerpt: bool, _ref: str = ref, _runs: list[Run] = runs, _o: int = order

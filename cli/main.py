@@ -35,7 +35,7 @@ class UsageError(Exception):
 
 # The commands that need only the checker: for them the service, worker and bulk commands (and
 # their imports: structlog, dramatiq, uvicorn) are not loaded, so `courtdoc check` starts fast.
-_CORE_COMMANDS = ("check", "rules")
+_CORE_COMMANDS = ("check", "rules", "doctor")
 
 
 def _core_only(argv: Sequence[str]) -> bool:
@@ -67,6 +67,9 @@ def _parser(core_only: bool = False) -> argparse.ArgumentParser:
     rules.add_argument("--lang", choices=messages.LANGS, default="en")
     rules.add_argument("--policy", metavar="FILE")
     rules.add_argument("--format", choices=("text", "json"), default="text", dest="output")
+    from . import doctor
+
+    doctor.register(sub)
     if not core_only:
         from ..service import app as service
         from ..workers import runner as worker_command

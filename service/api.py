@@ -37,6 +37,7 @@ from .. import __version__
 from ..checks.filing.metadata import MetadataError, parse_metadata
 from ..core import logs
 from ..core.rules import rules_table
+from ..engine.capabilities import cached_capabilities
 from ..infra.clients import Client
 from ..infra.netguard import host_of
 from ..workers.filings import iso
@@ -500,8 +501,12 @@ def create_app(rt: Runtime) -> FastAPI:
 
     @app.get("/readyz", summary="Redis is reachable", responses={503: _ERRORS[503]})
     def readyz() -> JSONResponse:
+        """Ready when Redis answers. `capabilities` says which optional programs (LibreOffice,
+        Tesseract) this process sees and which checks of the policy they let run, as
+        `courtdoc doctor --format json`: a check that cannot run is reported, not a 503."""
         rt.redis.ping()
-        return JSONResponse({"status": "ready", "checked_at": iso(time.time())})
+        caps = cached_capabilities(policy).as_dict()
+        return JSONResponse({"status": "ready", "checked_at": iso(time.time()), "capabilities": caps})
 
     @app.get(
         "/metrics",

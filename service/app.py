@@ -74,6 +74,15 @@ def register(sub: Any) -> None:
     p.set_defaults(run=main)
 
 
+def _warn_cannot_run(policy: Any) -> None:
+    """A warning in the log for each check the policy turns on that cannot run here (what
+    `courtdoc doctor` shows); also looks the programs up once for /readyz."""
+    from ..engine.capabilities import cached_capabilities, missing_summary
+
+    for missing in missing_summary(cached_capabilities(policy)):
+        log.warning("serve.check_cannot_run", **missing, see="courtdoc doctor")
+
+
 def main(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -121,6 +130,7 @@ def main(args: argparse.Namespace) -> int:
             print(f"courtdoc: error: {exc}", file=sys.stderr)
             return 2
         rt.blobs.clean_staging()
+        _warn_cannot_run(rt.policy)
         threads = settings.serve_worker_threads
         if args.worker_threads is not None:
             threads = args.worker_threads

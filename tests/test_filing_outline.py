@@ -154,7 +154,7 @@ def test_scan_without_ocr_says_the_title_is_unreadable(tmp_path: Path) -> None:
     assert found is not None and found.title is None and found.ocr == "unavailable"
     issues = Issues()
     check_outline(scan.name, found.to_dict(), NO_OCR, issues)
-    assert [(i.rule, i.params["reason"]) for i in issues] == [("name.title_unreadable", "@ui:title_no_ocr")]
+    assert [(i.rule, i.params["reason"]) for i in issues] == [("name.title_unreadable", "@ui:title_no_ocr_off")]
 
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not next to the repository")

@@ -172,6 +172,16 @@ def check_config(settings: Any) -> str | None:
     return None
 
 
+def warn_cannot_run(settings: Any) -> None:
+    """A warning in the log for each check the policy turns on that cannot run on this machine
+    (what `courtdoc doctor` shows), said once by the supervisor."""
+    from ..core.policy import load_policy
+    from ..engine.capabilities import capabilities, missing_summary
+
+    for missing in missing_summary(capabilities(load_policy(settings.policy))):
+        log.warning("worker.check_cannot_run", **missing, see="courtdoc doctor")
+
+
 def main(args: argparse.Namespace) -> int:
     from ..infra.settings import Settings
 
@@ -181,6 +191,7 @@ def main(args: argparse.Namespace) -> int:
     if problem:
         print(f"courtdoc: error: {problem}", file=sys.stderr)
         return 2
+    warn_cannot_run(settings)
     queues = args.queues.split(",") if args.queues else settings.queues
     threads = args.threads or settings.worker_threads
     processes = args.processes if args.processes is not None else settings.worker_processes

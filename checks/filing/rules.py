@@ -22,6 +22,7 @@ from typing import Any
 from ...core.filenames import collision_key
 from ...core.policy import Policy
 from ..findings import Issues
+from ..image.ocr import ocr_unavailable_reason
 from .assign import assign
 from .metadata import FilingMetadata, deadline
 from .normalize import Lexicon, similarity
@@ -66,6 +67,13 @@ def document_starts(outline: dict[str, Any], policy: Policy) -> list[tuple[int, 
     return sorted(titles.items())
 
 
+_NO_OCR = {
+    "off": "@ui:title_no_ocr_off",
+    "no_tesseract": "@ui:title_no_ocr_tesseract",
+    "no_language": "@ui:title_no_ocr_language",
+}
+
+
 def check_outline(name: str, outline: dict[str, Any] | None, policy: Policy, issues: Issues) -> None:
     """Rules 9 and 2 on one file: its name against its title, and one document in it."""
     if outline is None:
@@ -77,6 +85,8 @@ def check_outline(name: str, outline: dict[str, Any] | None, policy: Policy, iss
         reason = {"unavailable": "@ui:title_no_ocr", "empty": "@ui:title_ocr_empty"}.get(
             ocr or "", "@ui:title_no_text"
         )
+        if ocr == "unavailable":  # say which cause applies
+            reason = _NO_OCR.get(ocr_unavailable_reason(policy) or "", reason)
         issues.add("name.title_unreadable", location={"page": 1}, observed=None, name=name, reason=reason)
     else:
         name_tokens = lexicon.tokens(name, filename=True)

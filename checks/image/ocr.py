@@ -13,11 +13,12 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from PIL import Image
 
-from ...core.policy import Ocr
+from ...core.policy import Ocr, Policy
 
 
 @dataclass
@@ -37,6 +38,46 @@ class OcrResult:
 
 def tesseract_path() -> str | None:
     return shutil.which("tesseract")
+
+
+def installed_languages(binary: str) -> frozenset[str]:
+    """The language data Tesseract finds (`--list-langs`), under the current TESSDATA_PREFIX."""
+    return _languages(binary, os.environ.get("TESSDATA_PREFIX"))
+
+
+@cache
+def _languages(binary: str, tessdata: str | None) -> frozenset[str]:
+    try:
+        out = subprocess.run([binary, "--list-langs"], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return frozenset()
+    # The first line is a heading ("List of available languages in ..."): it has spaces.
+    return frozenset(ln.strip() for ln in (out.stdout + out.stderr).splitlines() if ln.strip() and " " not in ln)
+
+
+def ocr_unavailable_reason(policy: Policy, use: str = "title") -> str | None:
+    """Why text recognition of scans cannot run under `policy`, or None when it can.
+
+    `use` is "title" (the title of a scanned document, `[filing]`: it runs with the policy's
+    languages that are installed) or "legibility" (scan pages, `[ocr]`: Tesseract needs every
+    language named). The cause is "off" (the policy turns it off), "no_tesseract" (the binary
+    is not on PATH) or "no_language" (its language data is missing).
+    """
+    if use == "legibility":
+        if not policy.ocr.enabled:
+            return "off"
+        wanted = [lang for lang in policy.ocr.languages.split("+") if lang]
+    else:
+        if policy.filing.ocr_timeout_seconds <= 0:
+            return "off"
+        wanted = list(policy.filing.ocr_languages)
+    binary = tesseract_path()
+    if binary is None:
+        return "no_tesseract"
+    installed = installed_languages(binary)
+    found = [lang for lang in wanted if lang in installed]
+    enough = len(found) == len(wanted) if use == "legibility" else bool(found) or not wanted
+    return None if enough else "no_language"
 
 
 def parse_tsv(text: str, policy: Ocr) -> OcrResult:
