@@ -1,4 +1,4 @@
-"""The policy: every limit, alias and threshold courtdoc applies, and severities, loaded from TOML.
+"""The policy: every limit, alias and threshold courtdoc applies, and a court's severities, from TOML.
 
 A policy is data, versioned: `data/kz-court.toml` is the shipped default and a court may pass
 its own file. Loading validates every key against the typed sections below, so a bad policy

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from courtdoc.core import messages, rules
 from courtdoc.core.policy import load_policy
+from courtdoc.core.rules import rules_table
 from file_cases import CASES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,6 +92,16 @@ def test_rules_listing_covers_every_rule() -> None:
         assert [r["rule"] for r in rows] == sorted(rules.registry())
         assert all(r["description"] and r["description"] != r["rule"] for r in rows)
         assert all(r["requirement"] == rules.rule(r["rule"]).requirement for r in rows)
+
+
+def test_the_api_lists_the_rules_with_requirements_and_params() -> None:
+    from courtdoc.service.api_models import RulesResponse
+
+    policy = load_policy()
+    listing = RulesResponse.model_validate({"policy": policy.summary(), "rules": rules_table(policy, "ru")})
+    row = next(r for r in listing.rules if r.rule == "file.too_large")
+    assert (row.severity, row.requirement, row.params) == ("reject", 5, {"size_mb": "number", "limit_mb": "number"})
+    assert row.description == "Файл больше допустимого размера"
 
 
 FILE_LEVEL_PHRASES = ("act_", "enc_", "own_", "bad_", "fail_", "fmt_")
