@@ -1,7 +1,8 @@
 """What a checker returns: raw findings (rule id, parameters, location), before severity and language.
 
 Checkers stay pure: they say *what* they saw; the pipeline looks up the severity in the policy
-and renders the message from the catalogue in the reader's language.
+and renders the message from the rule registry in the reader's language. Only registered rules
+may be raised: `Issues.add` refuses any other id (core/data/rules.toml).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.report import PageInfo, TextSummary
+from ..core.rules import UnknownRuleError, rule_ids
 
 
 @dataclass
@@ -33,6 +35,8 @@ class Issues(list[Issue]):
         expected: Any = None,
         **params: Any,
     ) -> Issue:
+        if rule not in rule_ids():
+            raise UnknownRuleError(rule)
         issue = Issue(rule, params, location or {}, observed, expected)
         self.append(issue)
         return issue

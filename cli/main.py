@@ -66,7 +66,13 @@ def _parser(core_only: bool = False) -> argparse.ArgumentParser:
     rules = sub.add_parser("rules", help="list every rule with its severity")
     rules.add_argument("--lang", choices=messages.LANGS, default="en")
     rules.add_argument("--policy", metavar="FILE")
-    rules.add_argument("--format", choices=("text", "json"), default="text", dest="output")
+    rules.add_argument(
+        "--format",
+        choices=("text", "json", "markdown"),
+        default="text",
+        dest="output",
+        help="markdown: every rule documented in full from the registry (docs/rules.md), default severities",
+    )
     from . import doctor
 
     doctor.register(sub)
@@ -214,6 +220,11 @@ def _stderr_console() -> Any:
 def _rules(args: argparse.Namespace) -> int:
     from .render import print_rules
 
+    if args.output == "markdown":
+        from ..core.rules import markdown
+
+        print(markdown(), end="")
+        return EXIT_OK
     policy = load_policy(args.policy)
     print_rules(policy, args.lang, args.output)
     return EXIT_OK

@@ -108,8 +108,11 @@ def print_rules(policy: Policy, lang: str, output: str) -> None:
     table = Table(title=f"{policy.id} {policy.version}")
     table.add_column(messages.ui("rule", lang))
     table.add_column(messages.ui("severity", lang))
+    table.add_column(messages.ui("requirement", lang))
     table.add_column(messages.ui("description", lang), overflow="fold")
     for row in rows:
         style = _SEVERITY_STYLE.get(row["severity"], "dim")
-        table.add_row(row["rule"], f"[{style}]{row['severity']}[/]", row["description"])
+        table.add_row(
+            row["rule"], f"[{style}]{row['severity']}[/]", str(row["requirement"]), _escape(row["description"])
+        )
     console.print(table)

@@ -1,8 +1,9 @@
-"""The policy: every limit, alias, threshold and severity courtdoc applies, loaded from TOML.
+"""The policy: every limit, alias and threshold courtdoc applies, and a court's severities, from TOML.
 
 A policy is data, versioned: `data/kz-court.toml` is the shipped default and a court may pass
 its own file. Loading validates every key against the typed sections below, so a bad policy
-is a clear error naming the key, never a surprise in the middle of a check.
+is a clear error naming the key, never a surprise in the middle of a check. A rule's default
+severity is the rule registry's (core/rules.py); a policy's `[rules]` table only overrides.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
+
+from .rules import registry
 
 Severity = Literal["reject", "warn", "info", "off"]
 SEVERITIES: tuple[str, ...] = ("reject", "warn", "info", "off")
@@ -287,11 +290,32 @@ def _build_section(cls: type, table: Any, prefix: str) -> Any:
     return cls(**values)
 
 
-def parse_policy(data: bytes, source: str = "<policy>", *, complete: bool = False) -> Policy:
-    """Parse and validate a policy. Its `[rules]` table overrides the shipped default's
-    severities: a rule it does not name keeps the shipped severity, so a court's policy written
-    for an earlier courtdoc keeps loading when rules are added. `complete` (the shipped default
-    itself) requires a severity for every rule."""
+def _effective_rules(overrides: dict[str, str]) -> dict[str, str]:
+    """Every registered rule's severity: the registry's default unless the policy's `[rules]`
+    table overrides it. A rule the policy does not name keeps its default, so a court's policy
+    written for an earlier courtdoc keeps loading when rules are added; a rule courtdoc does not
+    know is an error (a misspelt id would never apply)."""
+    for rule, severity in overrides.items():
+        if severity not in SEVERITIES:
+            raise PolicyError(
+                f"rules.{rule}: severity must be one of {', '.join(SEVERITIES)}, got {severity!r}"
+            )
+    known = registry()
+    for rule in sorted(set(overrides) - set(known)):
+        raise PolicyError(f"rules.{rule}: unknown rule")
+    return {rule_id: overrides.get(rule_id, entry.severity) for rule_id, entry in known.items()}
+
+
+def _digest(data: bytes, rules: dict[str, str]) -> str:
+    """The policy's identity: its file and the severities in effect, which also come from the
+    registry, so the hash changes when a new courtdoc changes a default the policy relies on."""
+    effective = "\n".join(f"{rule}={severity}" for rule, severity in sorted(rules.items()))
+    return hashlib.sha256(data + b"\0rules\0" + effective.encode("utf-8")).hexdigest()
+
+
+def parse_policy(data: bytes, source: str = "<policy>") -> Policy:
+    """Parse and validate a policy. Its `[rules]` table holds only where it differs from the
+    registry's default severities (see `_effective_rules`); `Policy.rules` holds every rule."""
     try:
         raw = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -303,30 +327,14 @@ def parse_policy(data: bytes, source: str = "<policy>", *, complete: bool = Fals
     if unknown:
         raise PolicyError(f"{unknown[0]}: unknown section")
     for name in known:
-        if name not in raw:
-            raise PolicyError(f"{name}: missing section")
         if name == "rules":
-            sections[name] = _check_value(raw[name], hints[name], "rules")
+            # Overrides only: a policy that keeps every default severity may leave it out.
+            sections[name] = _check_value(raw.get(name, {}), hints[name], "rules")
+        elif name not in raw:
+            raise PolicyError(f"{name}: missing section")
         else:
             sections[name] = _build_section(hints[name], raw[name], name)
-    for rule, severity in sections["rules"].items():
-        if severity not in SEVERITIES:
-            raise PolicyError(
-                f"rules.{rule}: severity must be one of {', '.join(SEVERITIES)}, got {severity!r}"
-            )
-    # Only rules courtdoc knows (the message catalogue) may be named: a misspelt one would never
-    # apply. Every rule needs a severity: one the policy leaves out takes the shipped one.
-    from .messages import rule_ids
-
-    known_rules = set(rule_ids())
-    for rule in sorted(set(sections["rules"]) - known_rules):
-        raise PolicyError(f"rules.{rule}: unknown rule")
-    left_out = sorted(known_rules - set(sections["rules"]))
-    if left_out and complete:
-        raise PolicyError(f"rules.{left_out[0]}: missing (give it a severity: {', '.join(SEVERITIES)})")
-    if left_out:
-        shipped = default_policy().rules
-        sections["rules"] = {**{rule: shipped[rule] for rule in left_out}, **sections["rules"]}
+    sections["rules"] = _effective_rules(sections["rules"])
     limits: Limits = sections["limits"]
     lowered = [e.lower().lstrip(".") for e in limits.allowed_extensions]
     missing_map = sorted(set(lowered) - set(limits.extension_formats))
@@ -338,7 +346,7 @@ def parse_policy(data: bytes, source: str = "<policy>", *, complete: bool = Fals
     scan: Scan = sections["scan"]
     if not 0 < scan.dpi_min <= scan.dpi_max:
         raise PolicyError("scan.dpi_min: must be positive and not above scan.dpi_max")
-    return Policy(**sections, sha256=hashlib.sha256(data).hexdigest(), source=source)
+    return Policy(**sections, sha256=_digest(data, sections["rules"]), source=source)
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
@@ -355,4 +363,4 @@ def load_policy(path: str | Path | None = None) -> Policy:
 
 @cache
 def default_policy() -> Policy:
-    return parse_policy(DEFAULT_POLICY_PATH.read_bytes(), str(DEFAULT_POLICY_PATH), complete=True)
+    return parse_policy(DEFAULT_POLICY_PATH.read_bytes(), str(DEFAULT_POLICY_PATH))

@@ -490,7 +490,11 @@ def create_app(rt: Runtime) -> FastAPI:
         return JSONResponse(rt.filings.view(filing_id, meta))
 
     @app.get(
-        "/v1/rules", response_model=RulesResponse, summary="The rules the policy applies, with severities"
+        "/v1/rules",
+        response_model=RulesResponse,
+        summary="The rules the policy applies, with severities",
+        description="Every rule of the registry with the policy's effective severity, the requirement "
+        "it enforces and its message parameters; titles in the language asked for.",
     )
     def get_rules(lang: Lang = "en") -> dict[str, Any]:
         return {"policy": policy.summary(), "rules": rules_table(policy, lang)}

@@ -178,9 +178,18 @@ class FilingStatus(_Open):
 
 
 class RuleModel(BaseModel):
-    rule: str
-    severity: str
-    description: str
+    rule: str = Field(examples=["name.generic"])
+    severity: str = Field(description="the policy's effective severity: reject, warn, info or off")
+    description: str = Field(description="the rule's title in the language asked for")
+    requirement: int | str = Field(
+        description="the published requirement it enforces (1–10), or file-safety, or time-limits",
+        examples=[3],
+    )
+    params: dict[str, str] = Field(
+        description="the parameters its message may use, each with its type "
+        "(text, count, number, percent, list, ui-phrase)",
+        examples=[{"name": "text"}],
+    )
 
 
 class RulesResponse(BaseModel):

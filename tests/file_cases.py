@@ -9,6 +9,7 @@ from pathlib import Path
 from types import ModuleType
 
 from courtdoc.core.policy import DEFAULT_POLICY_PATH
+from courtdoc.core.rules import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -62,11 +63,10 @@ def policy_text(**changes: str) -> str:
 def file_level_only(text: str) -> str:
     """Switch off every rule that is not a file-level rule (text, scan and filing checks)."""
 
-    def off(match: re.Match[str]) -> str:
-        rule = match.group(1)
-        return match.group(0) if rule in FILE_RULES else f'"{rule}" = "off"'
-
     # No OCR of scan titles for the filing checks (seconds a page, and no file-level verdict).
     text = re.sub(r"(?m)^ocr_timeout_seconds = .*$", "ocr_timeout_seconds = 0.0", text)
     head, rules = text.split("\n[rules]\n", 1)
-    return head + "\n[rules]\n" + re.sub(r'(?m)^"([^"]+)" = "\w+"', off, rules)
+    # The policy's [rules] only overrides the registry's defaults: name every other rule "off".
+    kept = re.sub(r'(?m)^"([^"]+)" = "\w+"\n', lambda m: m.group(0) if m.group(1) in FILE_RULES else "", rules)
+    offs = "".join(f'"{rule}" = "off"\n' for rule in registry() if rule not in FILE_RULES)
+    return head + "\n[rules]\n" + offs + kept

@@ -275,7 +275,7 @@ def test_pipeline_fills_text_summary(text_docs: dict[str, Path]) -> None:
     assert [(f.family, f.name, f.size) for f in report.text.fonts] == [
         ("Times New Roman", "Times New Roman", 14.0)
     ]
-    assert messages.render("font.family", "en", {}) != "font.family"
+    assert messages.title("font.family", "en") != "font.family"
 
 
 # --- Word-made and ONLYOFFICE-made documents of the corpus ---------------------------------------------------

@@ -1,4 +1,5 @@
-"""The policy: the shipped default loads, and a bad policy file is a clear error naming the key."""
+"""The policy: the shipped default loads, a bad policy file is a clear error naming the key, and a
+policy's `[rules]` only overrides the rule registry's default severities."""
 
 from __future__ import annotations
 
@@ -8,13 +9,22 @@ from pathlib import Path
 
 import pytest
 from courtdoc.core.policy import DEFAULT_POLICY_PATH, PolicyError, default_policy, load_policy, parse_policy
+from courtdoc.core.rules import registry
 from file_cases import policy_text
+
+
+def with_rules(*lines: str, text: str | None = None) -> str:
+    """A policy (the shipped one by default) with `lines` added to its [rules] table."""
+    text = DEFAULT_POLICY_PATH.read_text(encoding="utf-8") if text is None else text
+    assert text.count("\n[rules]\n") == 1
+    return text.replace("\n[rules]\n", "\n[rules]\n" + "".join(line + "\n" for line in lines))
 
 
 def test_the_default_policy_is_the_kz_court_policy() -> None:
     policy = load_policy()
     assert policy.id == "kz-court" and policy.version
-    assert policy.sha256 == hashlib.sha256(DEFAULT_POLICY_PATH.read_bytes()).hexdigest()
+    assert policy.sha256 == parse_policy(DEFAULT_POLICY_PATH.read_bytes()).sha256
+    assert policy.sha256 != hashlib.sha256(DEFAULT_POLICY_PATH.read_bytes()).hexdigest()  # rules count
     assert policy.summary() == {"id": policy.id, "version": policy.version, "sha256": policy.sha256}
     assert policy.limits.max_file_bytes == 20 * 1024 * 1024 == 20_971_520
     assert sorted(policy.limits.allowed_extensions) == ["doc", "docx", "jpeg", "jpg", "pdf", "xlsx"]
@@ -28,7 +38,7 @@ def test_a_court_policy_is_read_from_its_own_file(tmp_path: Path) -> None:
     path.write_text(text, encoding="utf-8")
     policy = load_policy(path)
     assert (policy.id, policy.version, policy.limits.max_file_bytes) == ("almaty-court", "2027.1", 10_485_760)
-    assert policy.sha256 == hashlib.sha256(path.read_bytes()).hexdigest() != default_policy().sha256
+    assert policy.sha256 == load_policy(path).sha256 != default_policy().sha256
 
 
 def test_extensions_are_compared_in_lower_case() -> None:
@@ -61,14 +71,9 @@ BASE = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
             policy_text(allowed_extensions='["doc", "docx", "pdf", "jpeg", "jpg", "xlsx", "png"]'),
             "limits.extension_formats.png: missing",
         ),
-        (
-            BASE.replace('"file.empty" = "reject"', '"file.empty" = "fatal"'),
-            "rules.file.empty: severity must be",
-        ),
-        (
-            BASE.replace('"file.empty" = "reject"', '"file.empty" = "reject"\n"file.emty" = "reject"'),
-            "rules.file.emty: unknown rule",
-        ),
+        (with_rules('"file.empty" = "fatal"'), "rules.file.empty: severity must be"),
+        (with_rules('"file.empty" = "reject"', '"file.emty" = "reject"'), "rules.file.emty: unknown rule"),
+        (with_rules('"file.empty" = 1'), "rules.file.empty: expected a string"),
         (BASE + "\n[extras]\nx = 1\n", "extras: unknown section"),
         (re.sub(r"(?ms)^\[archive\]\n.*?(?=^\[)", "", BASE), "archive: missing section"),
         (BASE.replace("[policy]", "[policy", 1), "court.toml: not a valid TOML file"),
@@ -91,11 +96,11 @@ def test_an_unreadable_policy_file_is_an_error(tmp_path: Path) -> None:
 def test_an_off_rule_is_not_reported(tmp_path: Path) -> None:
     from courtdoc.pipeline import validate_file
 
-    policy = parse_policy(BASE.replace('"name.generic" = "reject"', '"name.generic" = "off"').encode())
+    policy = parse_policy(with_rules('"name.generic" = "off"').encode())
     sample = tmp_path / "IMG_0001.pdf"
     sample.write_bytes(b"")
     assert [f.rule for f in validate_file(sample, policy).findings] == ["file.empty"]
-    warned = parse_policy(BASE.replace('"name.generic" = "reject"', '"name.generic" = "warn"').encode())
+    warned = parse_policy(with_rules('"name.generic" = "warn"').encode())
     report = validate_file(sample, warned)
     assert {(f.rule, f.severity) for f in report.findings} == {
         ("file.empty", "reject"),
@@ -128,12 +133,28 @@ def test_a_policy_is_unpickled_once_per_process() -> None:
     assert severities == [policy.rules["doc.unsupported"], "reject", policy.rules["doc.unsupported"]]
 
 
-def test_a_court_policy_only_overrides_severities_and_keeps_loading_when_rules_are_added() -> None:
-    """A court's policy written before a rule existed: the rule takes the shipped severity. The
-    shipped policy itself must name every rule."""
-    older = BASE.replace('"file.empty" = "reject"\n', "").replace('"file.too_large" = "reject"', '"file.too_large" = "warn"')
-    policy = parse_policy(older.encode("utf-8"), "court.toml")
-    assert policy.rules["file.empty"] == "reject"  # from the shipped policy
-    assert policy.rules["file.too_large"] == "warn"  # the court's own
-    with pytest.raises(PolicyError, match=r"rules\.file\.empty: missing"):
-        parse_policy(older.encode("utf-8"), "kz-court.toml", complete=True)
+def test_the_shipped_policy_applies_the_registry_defaults() -> None:
+    """kz-court.toml names no severity of its own: every rule has the registry's default."""
+    policy = default_policy()
+    assert policy.rules == {rule_id: rule.severity for rule_id, rule in registry().items()}
+    assert list(policy.rules) == list(registry())
+
+
+def test_a_court_policy_only_overrides_severities() -> None:
+    """A court's [rules] names only where it differs; every other rule keeps its default, and a
+    policy without a [rules] table at all loads with every default."""
+    court = parse_policy(with_rules('"file.too_large" = "warn"', '"scan.colour" = "off"').encode(), "court.toml")
+    assert court.rules["file.too_large"] == "warn" and court.rules["scan.colour"] == "off"
+    assert court.rules["file.empty"] == registry()["file.empty"].severity == "reject"
+    assert set(court.rules) == set(registry())
+    bare = BASE[: BASE.index("\n[rules]\n")] + "\n"
+    assert parse_policy(bare.encode(), "bare.toml").rules == default_policy().rules
+
+
+def test_the_hash_follows_the_effective_severities() -> None:
+    """Same file, same hash; a changed severity, another hash (caches and bulk runs key on it)."""
+    same = parse_policy(BASE.encode()).sha256
+    assert same == default_policy().sha256
+    stricter = parse_policy(with_rules('"scan.dark" = "reject"').encode()).sha256
+    assert stricter != same
+    assert parse_policy(with_rules('"scan.dark" = "reject"').encode()).sha256 == stricter
