@@ -119,14 +119,15 @@ def _same_fn(recorded: str, fn: Callable[..., Any]) -> bool:
     return f"{_MOVED_MODULES.get(module, module)}:{qualname}" == _fn_name(fn)
 
 
-def _args_signature(args: tuple[Any, ...]) -> list[str]:
-    """What of the arguments a result depends on besides the bytes: not the path, the policy's hash."""
+def _args_signature(args: tuple[Any, ...], *, earlier: bool = False) -> list[str]:
+    """What of the arguments a result depends on besides the bytes: not the path, the policy's
+    hash (`earlier`: the hash earlier versions gave the same policy file, its bytes alone)."""
     out: list[str] = []
     for a in args:
         if isinstance(a, Path):
             out.append("<path>")
         elif isinstance(a, Policy):
-            out.append(f"policy:{a.sha256}")
+            out.append(f"policy:{a.file_sha256 if earlier else a.sha256}")
         else:
             out.append(repr(a))
     return out
@@ -185,7 +186,10 @@ class ReplayPool:
     ) -> tuple[Any, RunStats]:
         if self._record:
             entry = self._record[0]
-            if _same_fn(entry["fn"], fn) and entry["args"] == _args_signature(args):
+            if _same_fn(entry["fn"], fn) and entry["args"] in (
+                _args_signature(args),
+                _args_signature(args, earlier=True),
+            ):
                 self._record.pop(0)
                 if "raise" in entry:
                     cls = getattr(sandbox, entry["raise"], SandboxError)

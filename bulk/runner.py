@@ -232,7 +232,7 @@ class Runner:
             "lang": lang,
             **self.selection.identity(),
         }
-        self.store = RunStore(out, self.identity)
+        self.store = RunStore(out, self.identity, earlier_policy_sha256=policy.file_sha256 or None)
         self.make_backend = make_backend
         self.progress = progress or Progress(enabled=False)
         self.stats = Stats()
@@ -357,6 +357,9 @@ class Runner:
                         self._finish(backend, job, outcome)
                 continue
             record_text = store.content(key)
+            if record_text is None and self.policy.file_sha256:
+                # Recorded by an earlier version, whose policy hash was the file's bytes alone.
+                record_text = store.content(f"{self.policy.file_sha256[:16]}:{item.ext}:{mat.sha256}")
             if record_text is not None:
                 self._replay(item, mat, replay.loads(record_text))
                 continue

@@ -137,10 +137,28 @@ def iter_lines(path: Path) -> Iterator[dict[str, Any]]:
                 yield json.loads(raw)
 
 
+def _same_policy_hashed_earlier(held: Any, identity: dict[str, Any], earlier_sha256: str | None) -> bool:
+    """The held run differs only in its policy's sha256, which is the hash earlier courtdoc
+    versions gave the very same policy file (its bytes alone)."""
+    if not isinstance(held, dict) or earlier_sha256 is None or held == identity:
+        return False
+    theirs, ours = held.get("policy"), identity.get("policy")
+    if not isinstance(theirs, dict) or not isinstance(ours, dict):
+        return False
+    return (
+        {k: v for k, v in held.items() if k != "policy"} == {k: v for k, v in identity.items() if k != "policy"}
+        and theirs.get("id") == ours.get("id")
+        and theirs.get("version") == ours.get("version")
+        and theirs.get("sha256") == earlier_sha256
+    )
+
+
 class RunStore:
     """Owns an output directory for the duration of a run."""
 
-    def __init__(self, out: Path, identity: dict[str, Any]) -> None:
+    def __init__(
+        self, out: Path, identity: dict[str, Any], *, earlier_policy_sha256: str | None = None
+    ) -> None:
         self.out = out
         out.mkdir(parents=True, exist_ok=True)
         self._lock_fh = open(out / LOCK, "a+")  # noqa: SIM115 — held until close()
@@ -159,7 +177,7 @@ class RunStore:
         self._lock_fh.write(str(os.getpid()))
         self._lock_fh.flush()
         try:
-            self._check_identity(identity)
+            self._check_identity(identity, earlier_policy_sha256)
             self.tmp_dir = out / TMP
             shutil.rmtree(self.tmp_dir, ignore_errors=True)
             self.tmp_dir.mkdir()
@@ -203,13 +221,23 @@ class RunStore:
                 os.replace(path, self.out / f"{INDEX}{suffix}.damaged-{stamp}")
         log.warning("bulk.index_rebuilt", reason=str(exc), kept=f"{INDEX}.damaged-{stamp}")
 
-    def _check_identity(self, identity: dict[str, Any]) -> None:
+    def _check_identity(self, identity: dict[str, Any], earlier_policy_sha256: str | None) -> None:
         path = self.out / RUN
         if path.exists():
             try:
                 held = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError):
                 held = None
+            if isinstance(held, dict) and _same_policy_hashed_earlier(
+                held.get("identity"), identity, earlier_policy_sha256
+            ):
+                # Written before the policy's hash covered the registry's severities: the same
+                # file, so the same run; from now on it carries the current hash.
+                log.info("bulk.policy_hash_upgraded", was=held["identity"]["policy"]["sha256"])
+                held["identity"] = identity
+                tmp = path.with_suffix(".tmp")
+                tmp.write_text(json.dumps(held, indent=2, ensure_ascii=False), encoding="utf-8")
+                os.replace(tmp, path)
             if isinstance(held, dict) and held.get("identity") != identity:
                 theirs = held.get("identity", {})
                 diffs = sorted(k for k in set(identity) | set(theirs) if identity.get(k) != theirs.get(k))

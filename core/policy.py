@@ -184,6 +184,9 @@ class Policy:
     rules: dict[str, str]
     sha256: str = field(default="", compare=False)
     source: str = field(default="", compare=False)
+    #: The hash of the file's bytes alone, which courtdoc wrote as the policy's sha256 before the
+    #: rule registry; a bulk run written then is recognised by it (see bulk/store.py).
+    file_sha256: str = field(default="", compare=False)
 
     @property
     def id(self) -> str:
@@ -322,7 +325,7 @@ def parse_policy(data: bytes, source: str = "<policy>") -> Policy:
         raise PolicyError(f"{source}: not a valid TOML file: {exc}") from None
     hints = typing.get_type_hints(Policy)
     sections: dict[str, Any] = {}
-    known = {f.name for f in dataclasses.fields(Policy) if f.name not in ("sha256", "source")}
+    known = {f.name for f in dataclasses.fields(Policy) if f.name not in ("sha256", "source", "file_sha256")}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise PolicyError(f"{unknown[0]}: unknown section")
@@ -346,7 +349,12 @@ def parse_policy(data: bytes, source: str = "<policy>") -> Policy:
     scan: Scan = sections["scan"]
     if not 0 < scan.dpi_min <= scan.dpi_max:
         raise PolicyError("scan.dpi_min: must be positive and not above scan.dpi_max")
-    return Policy(**sections, sha256=_digest(data, sections["rules"]), source=source)
+    return Policy(
+        **sections,
+        sha256=_digest(data, sections["rules"]),
+        source=source,
+        file_sha256=hashlib.sha256(data).hexdigest(),
+    )
 
 
 def load_policy(path: str | Path | None = None) -> Policy:

@@ -135,12 +135,17 @@ def _comparable(out: Path) -> list[str]:
 
 
 def test_a_run_written_by_the_previous_layout_resumes(tmp_path: Path) -> None:
-    """Records written before the modules moved name them by their old paths; the resumed run
-    replays them (no content checked again) and ends with a fresh run's results."""
+    """Records written before the modules moved name them by their old paths, and the run's
+    policy hash is the one earlier versions computed (the file's bytes alone): the resumed run
+    is accepted, replays the records (no content checked again) and ends with a fresh run's
+    results."""
     archive = tmp_path / "archive"
     out = tmp_path / "out"
     shutil.copytree(_OLD_LAYOUT_RUN / "archive", archive)
     shutil.copytree(_OLD_LAYOUT_RUN / "out", out)
+    # A court's own policy file, written for that version (a severity for every rule it knew).
+    shutil.copy(_OLD_LAYOUT_RUN / "court-policy.toml", tmp_path / "court-policy.toml")
+    policy = ("--policy", "court-policy.toml")
     records = (out / "records.log").read_text(encoding="utf-8")
     assert '"courtdoc.report:' in records and '"courtdoc.pipeline:inspect"' in records
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
@@ -148,7 +153,7 @@ def test_a_run_written_by_the_previous_layout_resumes(tmp_path: Path) -> None:
     (out / "run.json").write_text(json.dumps(run), encoding="utf-8")
 
     # Given as it was when the run started: relative to the folder the command runs in.
-    resumed = courtdoc("revalidate", "archive", "--out", "out", "--jobs", "1", cwd=tmp_path)
+    resumed = courtdoc("revalidate", "archive", "--out", "out", "--jobs", "1", *policy, cwd=tmp_path)
     assert resumed.returncode in (0, 1), resumed.stderr[-3000:]
     stats = json.loads((out / "run.json").read_text(encoding="utf-8"))["runs"][-1]
     assert stats["already_done"] == 2
@@ -156,5 +161,6 @@ def test_a_run_written_by_the_previous_layout_resumes(tmp_path: Path) -> None:
     assert stats["replayed"] == 2
 
     fresh = tmp_path / "fresh"
-    assert courtdoc("revalidate", "archive", "--out", "fresh", "--jobs", "1", cwd=tmp_path).returncode in (0, 1)
+    fresh_run = courtdoc("revalidate", "archive", "--out", "fresh", "--jobs", "1", *policy, cwd=tmp_path)
+    assert fresh_run.returncode in (0, 1)
     assert _comparable(out) == _comparable(fresh)
