@@ -1,8 +1,9 @@
 """Pydantic models of the API's JSON, for validation of the metadata part and for /openapi.json.
 
-The report models describe the public report (the same JSON as `courtdoc check --format json`);
-they allow extra keys so that a field added to the report reaches clients before its schema
-here does — responses are serialised from the report model in `report.py`, not re-validated.
+The report (the same JSON as `courtdoc check --format json`) is not modelled here: its schema is
+the typed dicts of `core/report.py`, which the status and callback models below embed, so the
+OpenAPI schema lists exactly the fields the report has. Responses are serialised from the
+report itself, not re-validated.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
-Lang = Literal["kk", "ru", "en"]
+# The report is described once, in core/report.py (typed dicts pydantic reads): embedded here,
+# never re-declared.
+from ..core.report import FilingReportModel, Lang, PolicySummaryModel, Verdict
+
 Role = Literal["application", "attachment"]
 #: An ISO date; the schema says `format: date` so that generated examples are real dates.
 IsoDate = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", json_schema_extra={"format": "date"})]
@@ -21,66 +25,6 @@ Title = Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]
 
 class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
-
-
-# --- the filing report (schema_version 1) ----------------------------------------------------------
-
-
-class FindingModel(_Open):
-    rule: str = Field(examples=["name.generic"])
-    severity: Literal["reject", "warn", "info"]
-    message: str
-    location: dict[str, Any] = Field(
-        default_factory=dict, description="page, paragraph, sheet/cell, part, file…"
-    )
-    observed: Any = None
-    expected: Any = None
-
-
-class FontUsageModel(_Open):
-    family: str
-    name: str
-    size: float | None
-    chars: int
-
-
-class TextSummaryModel(_Open):
-    chars: int
-    fonts: list[FontUsageModel] = Field(default_factory=list)
-
-
-class PageModel(_Open):
-    number: int
-    kind: Literal["text", "scan", "mixed", "blank"]
-    dpi: list[float] | None = None
-    colour: Literal["bw", "grey", "colour"] | None = None
-
-
-class FileReportModel(_Open):
-    name: str
-    size: int
-    sha256: str
-    format: str | None
-    verdict: Literal["accept", "reject"]
-    findings: list[FindingModel] = Field(default_factory=list)
-    text: TextSummaryModel | None = None
-    pages: list[PageModel] = Field(default_factory=list)
-
-
-class PolicySummaryModel(_Open):
-    id: str
-    version: str
-    sha256: str
-
-
-class FilingReportModel(_Open):
-    schema_version: int = 1
-    id: str | None = None
-    policy: PolicySummaryModel
-    lang: Lang
-    verdict: Literal["accept", "reject"]
-    findings: list[FindingModel] = Field(default_factory=list, description="filing-level findings")
-    files: list[FileReportModel] = Field(default_factory=list)
 
 
 # --- requests -------------------------------------------------------------------------------------
@@ -171,7 +115,7 @@ class FilingStatus(_Open):
     status: Literal["queued", "checking", "done"]
     created_at: str | None
     finished_at: str | None
-    verdict: Literal["accept", "reject"] | None
+    verdict: Verdict | None
     files: list[FileStatus]
     report: FilingReportModel | None
     callback: CallbackStatus | None
