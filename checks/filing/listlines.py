@@ -121,10 +121,13 @@ def is_header_row(text: str) -> bool:
     return (numbered or bool(PAGES_COLUMN.search(text))) and header_words >= max(2, len(words) - 1)
 
 
-def is_header_tail(text: str) -> bool:
-    """The wrapped rest of a header row ("листов", "саны"): header words only."""
-    words = [w for w in re.split(r"[\s|]+", text.strip()) if w]
-    return bool(words) and len(words) <= 4 and all(_HEADER_WORDS.match(w) for w in words)
+_OPEN_END = re.compile(r"(?:\b(?:от|с|по|до|за|на|из|dated|of|from|to)|[,–-])\s*$", re.IGNORECASE)
+
+
+def wrapped_date(previous: str, text: str) -> bool:
+    """A date alone on a line that carries on an entry cut off before it ("… дела № 112 от" /
+    "15.12.2023 г."): the line above ends with a preposition."""
+    return bool(_DATE_ALONE.match(text)) and bool(_OPEN_END.search(previous))
 
 
 def is_number_cell(text: str) -> bool:
@@ -138,12 +141,13 @@ def starts_lower(text: str) -> bool:
 
 
 def closed(text: str) -> bool:
-    """An entry closed by the writer's punctuation: ";" or "." (but not "л." or "г." of a count
-    or a date, which a wrapped entry may end a line with)."""
+    """An entry closed by the writer's punctuation: ";" or "." — but not the "." of an
+    abbreviation such as "г." in "суда г." that a wrapped entry may end a line with ("на 1 л.",
+    "от 10.01.2024 г." close an entry: their abbreviation follows a number)."""
     text = text.rstrip()
     if text.endswith(";"):
         return True
     if not text.endswith("."):
         return False
-    word = re.search(r"([^\W\d_]*)\.$", text)
-    return word is not None and len(word.group(1)) > 3
+    m = re.search(r"(\S*)\s+([^\W\d_]{1,2})\.$", text)
+    return m is None or bool(re.search(r"\d", m.group(1)))

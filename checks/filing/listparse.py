@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .listlines import MARK, Entry, Line, closed, end_kind, is_header_row, starts_lower
+from .listlines import MARK, Entry, Line, closed, end_kind, is_header_row, starts_lower, wrapped_date
 from .listtable import cell_table, text_table
 from .normalize import COPIES_PATTERN, PAGES_PATTERN
 
@@ -137,7 +137,7 @@ def _caps(text: str) -> bool:
 
 def _prose(text: str) -> bool:
     """A sentence of the application's text rather than a document's name."""
-    return len(text.split()) >= 8 and text.rstrip()[-1:] in ".!?:"
+    return len(text.split()) >= 8 and text.lstrip()[:1].isupper()
 
 
 def _end_after(lines: list[Line], i: int) -> str:
@@ -199,7 +199,8 @@ def _parse_after(
         if not text:
             i += 1
             continue
-        if kind := end_kind(text):
+        kind = None if line.label else end_kind(text)
+        if kind and not (marked and wrapped_date(previous, text)):
             reading.end = kind
             break
         if not entries and is_header_row(text):
@@ -223,7 +224,7 @@ def _parse_after(
             reading.end = "heading"
             break
         if entries and marked:
-            if continued < 3 and _continues(previous, text):
+            if continued < 3 and _continues(previous, text) and not (closed(previous) and _prose(text)):
                 continued += 1
                 last = entries[-1]
                 joined = _entry(last.number, last.title + " " + text)
@@ -265,7 +266,14 @@ def read_attachments(lines: list[Line], names_document: NamesDocument | None = N
         rest = m.group("rest")
         if not m.group("sep") and rest:
             continue  # "Приложение № 1 к договору": a heading, not the list
-        reading = _parse_after(lines, i + 1, rest, names_document)
+        start = i + 1
+        # An inline list wraps onto the next lines (a PDF): they go on in lower case.
+        while rest and start < len(lines) and lines[start].cells is None and starts_lower(lines[start].text):
+            if MARK.match(lines[start].text) or end_kind(lines[start].text):
+                break
+            rest = f"{rest} {lines[start].text.strip()}"
+            start += 1
+        reading = _parse_after(lines, start, rest, names_document)
         if reading.entries and len(reading.entries) >= len(best.entries):
             best = reading
     return best

@@ -18,8 +18,8 @@ from .listlines import (
     EntryMaker,
     Line,
     end_kind,
-    is_header_tail,
     is_number_cell,
+    wrapped_date,
 )
 from .normalize import PAGES_PATTERN
 
@@ -116,14 +116,15 @@ def text_table(lines: list[Line], start: int, make: EntryMaker, max_entries: int
     title going on over the next lines until the next number, its page count at the row's end
     or on a line of its own."""
     i = start + 1
-    while i < len(lines) and is_header_tail(lines[i].text):
+    # The header's wrapped rest: column names, or pieces of a word broken in a narrow column.
+    while i < min(len(lines), start + 4) and not _ROW.match(lines[i].text) and not end_kind(lines[i].text):
         i += 1
     rows: list[tuple[str, str, int | None]] = []  # number, title, pages
     end: str | None = None
     while i < len(lines) and len(rows) < max_entries:
         text = lines[i].text.strip()
         kind = end_kind(text)
-        if kind:
+        if kind and not (rows and rows[-1][2] is None and wrapped_date(rows[-1][1], text)):
             end = kind
             break
         m = _ROW.match(text)
