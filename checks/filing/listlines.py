@@ -1,4 +1,5 @@
-"""What one line of an application's list of attachments is, as a person reading it would say.
+"""What one line of an application's list of attachments is, as a person reading it would say
+(and the `Line` and `Entry` records the list reader works with).
 
 A line is an entry's marker ("1.", "2)", "№ 3", "а)", a bullet), the end of the list (a signature
 line, "Дата:"/"Күні:", "Подпись"/"Қолы", a date standing alone, the applicant's name with
