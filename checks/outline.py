@@ -35,7 +35,7 @@ from typing import Any
 from lxml import etree
 
 from ..core.policy import Policy
-from .filing.listparse import Line, parse_attachments
+from .filing.listparse import Line, read_attachments
 from .filing.normalize import Lexicon
 from .filing.rules import lexicon_for
 from .image.ocr import ocr_unavailable_reason
@@ -77,6 +77,8 @@ class Outline:
     layout: list[dict[str, Any]] = field(default_factory=list)
     producer: str | None = None
     attachments: list[dict[str, Any]] = field(default_factory=list)
+    # How the list of attachments ended and why its count may be doubtful: {end, doubts}.
+    attachments_reading: dict[str, Any] | None = None
     fingerprint: dict[str, Any] | None = None
     ocr: str | None = None  # for a page without text: "done", "empty" or "unavailable"
 
@@ -91,6 +93,7 @@ class Outline:
             "layout": self.layout,
             "producer": self.producer,
             "attachments": self.attachments,
+            "attachments_reading": self.attachments_reading,
             "fingerprint": self.fingerprint,
             "ocr": self.ocr,
         }
@@ -201,9 +204,9 @@ def _finish(outline: Outline, lines: list[Line], policy: Policy, text: str, sour
             ln.text.strip()[:MAX_LINE] for ln in lines if ln.page == first_page and ln.cells is None
         ][:HEAD_LINES]
         outline.page_starts = find_page_starts(lines, lexicon, set(rules.start_types), rules.title_lines)
-        outline.attachments = [
-            e.to_dict() for e in parse_attachments(lines, lambda text: bool(lexicon.tokens(text).types))
-        ]
+        reading = read_attachments(lines, lambda text: bool(lexicon.tokens(text).types))
+        outline.attachments = [e.to_dict() for e in reading.entries]
+        outline.attachments_reading = reading.to_dict() if reading.entries else None
     outline.fingerprint = fingerprint(text) if source != "ocr" else None
 
 

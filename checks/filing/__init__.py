@@ -2,5 +2,6 @@
 
 `normalize` turns titles and file names in Kazakh, Russian and English into comparable tokens,
 `assign` pairs declared entries with files one to one, `listparse` reads an application's list
-of attachments, `metadata` reads the filing's metadata, and `rules` turns all of it into issues.
+of attachments (`listlines` says what each line is, `listtable` reads tables), `metadata` reads
+the filing's metadata, and `rules` turns all of it into issues.
 """

@@ -7,64 +7,44 @@ bulleted lines, a Word numbered list (its labels come with the line), a table (�
 every comma-separated part names a document type ("Приложение: доверенность, квитанция об
 оплате госпошлины"; not "справка о доходах, выданная работодателем"). Entries often carry
 page counts ("на 3 л.", "3 парақта") and copy counts ("в 1 экз."): the page count is kept, both
-are removed from the title. The list ends at the signature block, the date, or a line that is
-neither an entry nor the continuation of one.
+are removed from the title. Dates, document numbers and references inside an entry are part
+of it ("Квитанция от 19.03.2024 г.", "Решение суда по делу № 2-1234/2026"); a table's header row
+is not an entry, in a DOCX (cells) or a PDF (a line of column names, see `listtable`).
+
+The list ends where a person sees it end (`listlines.end_kind`): a signature line, "Дата:" /
+"Күні:", "Подпись" / "Қолы", a date alone, the applicant's name with initials, "Заявитель:" /
+"Арыз беруші:", a heading, a sentence of text, or the end of the document. `read_attachments`
+says how the list ended and why its count may not be the writer's (`Reading.doubts`): entries
+without numbers, numbers that do not run 1, 2, 3 …, or an end that is none of these.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from .listlines import MARK, Entry, Line, closed, end_kind, is_header_row, starts_lower, wrapped_date
+from .listtable import cell_table, text_table
 from .normalize import COPIES_PATTERN, PAGES_PATTERN
+
+__all__ = ["Entry", "Line", "Reading", "parse_attachments", "read_attachments", "split_pages"]
 
 MAX_ENTRIES = 60
 MAX_TITLE = 200
 
 
-@dataclass
-class Line:
-    """A line of a document's text: a PDF text line, a DOCX paragraph or a table row."""
-
-    text: str
-    page: int = 1
-    label: str = ""  # the Word numbering label ("1.", "а)", "•") when the paragraph is in a list
-    heading: bool = False  # a heading style, or a bold/centred short paragraph
-    cells: list[str] | None = None  # the cells' text when the line is a table row
-
-
-@dataclass
-class Entry:
-    number: str | None
-    title: str
-    pages: int | None = None
-
-    def to_dict(self) -> dict[str, object]:
-        return {"number": self.number, "title": self.title, "pages": self.pages}
-
-
 _HEADER = re.compile(
-    r"^\s*(?:қоса\s+берілетін\s+құжаттар|қоса\s+беріліп\s+отырған\s+құжаттар|қосымшалар|қосымша|"
-    r"приложения|приложение|прилагаемые\s+документы|перечень\s+прилагаемых\s+документов|"
-    r"attachments|attachment|enclosures|enclosure|annexes|annex)"
+    r"^\s*(?:(?:талап\s+)?(?:арызға|шағымға|өтінішке)\s+)?"
+    r"(?:қоса\s+берілетін\s+құжаттар|қоса\s+беріліп\s+отырған\s+құжаттар|қоса\s+беріледі|қосымшалар|"
+    r"қосымша|приложения|приложение|прилагаемые\s+(?:к\s+\w+\s+(?:\w+\s+)?)?документы|"
+    r"перечень\s+(?:прилагаемых\s+)?документов|список\s+(?:приложений|прилагаемых\s+документов)|"
+    r"(?:к\s+(?:\w+\s+)?(?:заявлению|жалобе|иску)\s+)?прилага(?:ю|ется|ются|ем)"
+    r"(?:\s+следующие\s+документы)?|attachments|attachment|enclosures|enclosure|annexes|annex)"
     r"\s*(?:\([^)]{0,40}\))?\s*(?P<sep>[:.]?)\s*(?P<rest>.*)$",
     re.IGNORECASE,
 )
-_MARK = re.compile(
-    r"^\s*(?:(?P<num>\d{1,3})\s*[.)]|№\s*(?P<num2>\d{1,3})\s*[.)]?|(?P<let>[а-яәa-z])\)|"
-    r"(?P<bullet>[-–—•·*▪●○◦➢►\uf0b7\uf0a7]))\s*(?P<text>\S.*)$"
-)
 _INLINE_NUMBERED = re.compile(r"(?:^|\s)(\d{1,2})\s*[.)]\s+")
-_STOP = re.compile(
-    r"подпис|қолы|signature|\bдата\b|\bкүні\b|\bdate\b|_{3,}|\bф\.\s*и\.\s*о|заявитель|"
-    r"арыз\s+беруші|өтініш\s+беруші|applicant|\bистец\b|\bответчик\b|с\s+уважением|құрметпен|"
-    r"sincerely|^\s*[«\"]?\d{1,2}[»\"]?\s+[а-яәa-z]+\s+\d{4}|^\s*\d{1,2}[./]\d{1,2}[./]\d{2,4}\s*(?:г|ж|$)|"
-    r"\b20\d\d\s*(?:г\.|года|ж\.|жыл)",
-    re.IGNORECASE,
-)
-_TITLE_COLUMN = re.compile(r"наимен|атау|название|name|title|документ|құжат|document", re.IGNORECASE)
-_PAGES_COLUMN = re.compile(r"лист|парақ|бет|page|sheet|кол-во|саны", re.IGNORECASE)
 
 
 def split_pages(text: str) -> tuple[str, int | None]:
@@ -112,115 +92,168 @@ def _comma_list(rest: str, names_document: NamesDocument) -> bool:
     return len(pieces) >= 2 and all(p and names_document(p) for p in pieces)
 
 
-def _table(rows: list[Line]) -> list[Entry]:
-    entries: list[Entry] = []
-    title_col = pages_col = None
-    for row in rows:
-        cells = [c.strip() for c in row.cells or []]
-        if not any(cells):
-            continue
-        numeric = [bool(re.fullmatch(r"\d{1,4}\.?", c)) for c in cells]
-        if title_col is None and not numeric[0] and any(_TITLE_COLUMN.search(c) for c in cells):
-            for k, c in enumerate(cells):
-                if pages_col is None and _PAGES_COLUMN.search(c) and not _TITLE_COLUMN.search(c):
-                    pages_col = k
-                elif title_col is None and _TITLE_COLUMN.search(c):
-                    title_col = k
-            continue
-        texts = [(k, c) for k, c in enumerate(cells) if c and not numeric[k]]
-        if title_col is not None and title_col < len(cells) and cells[title_col]:
-            k_title, text = title_col, cells[title_col]
-        elif texts:
-            k_title, text = max(texts, key=lambda kc: len(kc[1]))
-        else:
-            continue
-        number = cells[0].rstrip(".") if numeric[0] and k_title != 0 else None
-        entry = _entry(number, text)
-        if entry is None:
-            continue
-        if pages_col is not None and pages_col < len(cells) and pages_col != k_title:
-            m = re.search(r"\d{1,4}", cells[pages_col])
-            if m:
-                entry.pages = int(m.group())
-        elif entry.pages is None:
-            after = [c for k, c in enumerate(cells) if k > k_title and c]
-            if after:
-                m = PAGES_PATTERN.search(after[0]) or re.fullmatch(r"(?P<n>\d{1,4})", after[0])
-                if m:
-                    entry.pages = int(m.group("n"))
-        entries.append(entry)
-    return entries
+# Ends a person sees as the end of the list; "unclear" (short text that is neither an entry nor
+# part of one) and "limit" (MAX_ENTRIES read) are not.
+RECOGNISED_ENDS = frozenset(
+    ["signature", "date", "name", "party", "closing", "heading", "text", "document"]
+)
+
+
+@dataclass
+class Reading:
+    """A list of attachments as read, with how it ended and what makes its count doubtful."""
+
+    entries: list[Entry] = field(default_factory=list)
+    end: str = "document"
+
+    @property
+    def doubts(self) -> list[str]:
+        """Why the count may not be the writer's: "unnumbered" (some entry has no number),
+        "numbering" (numbers not 1, 2, 3 …), "end" (the list's end was not recognised)."""
+        if not self.entries:
+            return []
+        found: list[str] = []
+        numbers = [e.number or "" for e in self.entries]
+        if not all(n.isdigit() for n in numbers):
+            found.append("unnumbered")
+        elif [int(n) for n in numbers] != list(range(1, len(numbers) + 1)):
+            found.append("numbering")
+        if self.end not in RECOGNISED_ENDS:
+            found.append("end")
+        return found
+
+    @property
+    def certain(self) -> bool:
+        return not self.doubts
+
+    def to_dict(self) -> dict[str, object]:
+        return {"end": self.end, "doubts": self.doubts}
+
+
+def _caps(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) > 3 and all(c.isupper() for c in letters)
+
+
+def _prose(text: str) -> bool:
+    """A sentence of the application's text rather than a document's name."""
+    return len(text.split()) >= 8 and text.lstrip()[:1].isupper()
+
+
+def _end_after(lines: list[Line], i: int) -> str:
+    """How the list ends when the line at `i` follows its last entry."""
+    while i < len(lines) and not lines[i].text.strip() and lines[i].cells is None:
+        i += 1
+    if i >= len(lines):
+        return "document"
+    text = lines[i].text.strip()
+    if kind := end_kind(text):
+        return kind
+    if lines[i].heading or _caps(text):
+        return "heading"
+    return "text" if _prose(text) else "unclear"
+
+
+def _marked(line: Line, text: str) -> tuple[str | None, str] | None:
+    """(number, text) of a line that opens an entry by a typed marker or a Word list label."""
+    m = MARK.match(text)
+    if m:
+        return m.group("num") or m.group("num2") or m.group("let"), m.group("text")
+    if line.label:
+        number = line.label.strip().rstrip(".)") or None
+        return (number if number and re.search(r"\w", number) else None), text
+    return None
+
+
+def _continues(previous: str, text: str) -> bool:
+    """The line goes on with the entry above: it starts in lower case, or the line above was cut
+    off mid-entry (long, without the ";" or "." that closes an entry)."""
+    return starts_lower(text) or (not closed(previous) and len(previous) >= 30)
 
 
 def _parse_after(
     lines: list[Line], start: int, rest: str, names_document: NamesDocument | None = None
-) -> list[Entry]:
-    entries = _inline(rest, names_document)
+) -> Reading:
+    reading = Reading(_inline(rest, names_document))
+    entries = reading.entries
     marked = False
     continued = 0
+    previous = rest
     i = start
-    while i < len(lines) and len(entries) < MAX_ENTRIES:
+    while i < len(lines):
+        if len(entries) >= MAX_ENTRIES:
+            reading.end = "limit"
+            break
         line = lines[i]
         text = line.text.strip()
         if line.cells is not None:
             if entries and not all(e.number for e in entries):
+                reading.end = "unclear"
                 break
             j = i
             while j < len(lines) and lines[j].cells is not None:
                 j += 1
-            entries.extend(_table(lines[i:j]))
+            entries.extend(cell_table(lines[i:j], _entry))
+            reading.end = _end_after(lines, j)
             break
         if not text:
             i += 1
             continue
-        m = _MARK.match(text)
-        if line.label or m:
-            number = None
-            body = text
-            if m:
-                number = m.group("num") or m.group("num2") or m.group("let")
-                body = m.group("text")
-            elif line.label:
-                number = line.label.strip().rstrip(".)") or None
-                if number and not re.search(r"\w", number):
-                    number = None
-            if _STOP.search(body) and not PAGES_PATTERN.search(body):
-                break
-            entry = _entry(number, body)
+        kind = None if line.label else end_kind(text)
+        if kind and not (marked and wrapped_date(previous, text)):
+            reading.end = kind
+            break
+        if not entries and is_header_row(text):
+            table = text_table(lines, i, _entry, MAX_ENTRIES)
+            entries.extend(table.entries)
+            reading.end = (
+                "document" if table.end is None else _end_after(lines, table.stop) if table.end == "text" else table.end
+            )
+            break
+        opened = _marked(line, text)
+        if opened is not None:
+            entry = _entry(*opened)
             if entry is not None:
                 entries.append(entry)
                 marked = True
                 continued = 0
+            previous = text
             i += 1
             continue
-        if _STOP.search(text) or line.heading or (text.isupper() and len(text) > 3):
+        if line.heading or _caps(text):
+            reading.end = "heading"
             break
         if entries and marked:
-            # A wrapped entry: the text goes on until the next marker (two lines at most).
-            continued += 1
-            if continued > 2:
-                break
-            previous = entries[-1]
-            joined = _entry(previous.number, previous.title + " " + text)
-            if joined is not None:
-                entries[-1] = Entry(joined.number, joined.title, joined.pages or previous.pages)
-            i += 1
-            continue
-        if len(text) > MAX_TITLE:
+            if continued < 3 and _continues(previous, text) and not (closed(previous) and _prose(text)):
+                continued += 1
+                last = entries[-1]
+                joined = _entry(last.number, last.title + " " + text)
+                if joined is not None:
+                    entries[-1] = Entry(joined.number, joined.title, joined.pages or last.pages)
+                previous = text
+                i += 1
+                continue
+            reading.end = "text" if _prose(text) else "unclear"
+            break
+        if len(text) > MAX_TITLE or (entries and closed(previous) and _prose(text)):
+            reading.end = "text"
             break
         entry = _entry(None, text)
         if entry is None:
+            reading.end = "unclear"
             break
         entries.append(entry)
+        previous = text
         i += 1
-    return entries
+    return reading
 
 
-def parse_attachments(lines: list[Line], names_document: NamesDocument | None = None) -> list[Entry]:
-    """The longest list of attachments found under a header in these lines (empty when none).
+def read_attachments(lines: list[Line], names_document: NamesDocument | None = None) -> Reading:
+    """The longest list of attachments found under a header in these lines (no entries when
+    none), with how it ended.
 
     `names_document` lets an inline list separated by commas be split (see the module notes)."""
-    best: list[Entry] = []
+    best = Reading()
     for i, line in enumerate(lines):
         if line.cells is not None:
             continue
@@ -233,7 +266,19 @@ def parse_attachments(lines: list[Line], names_document: NamesDocument | None = 
         rest = m.group("rest")
         if not m.group("sep") and rest:
             continue  # "Приложение № 1 к договору": a heading, not the list
-        entries = _parse_after(lines, i + 1, rest, names_document)
-        if entries and len(entries) >= len(best):
-            best = entries
+        start = i + 1
+        # An inline list wraps onto the next lines (a PDF): they go on in lower case.
+        while rest and start < len(lines) and lines[start].cells is None and starts_lower(lines[start].text):
+            if MARK.match(lines[start].text) or end_kind(lines[start].text):
+                break
+            rest = f"{rest} {lines[start].text.strip()}"
+            start += 1
+        reading = _parse_after(lines, start, rest, names_document)
+        if reading.entries and len(reading.entries) >= len(best.entries):
+            best = reading
     return best
+
+
+def parse_attachments(lines: list[Line], names_document: NamesDocument | None = None) -> list[Entry]:
+    """The entries of `read_attachments`."""
+    return read_attachments(lines, names_document).entries

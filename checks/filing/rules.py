@@ -6,7 +6,8 @@ document per file (`file.multiple_documents`). Filing rules (`check_filing`): th
 (`filing.duplicate`, same bytes; `filing.duplicate_text`, same text in different files), two
 different files under one name (`filing.name_collision`, Unicode form and letter case aside), and for
 each list of declared documents — the filer's list, and the application's own list of
-attachments — the count (`filing.count_mismatch`), a one-to-one matching of entries to files
+attachments — the count (`filing.count_mismatch`; for the application's list read with doubts,
+`filing.count_uncertain`, a warning saying why), a one-to-one matching of entries to files
 (`filing.declared_missing`, `filing.undeclared_file`), declared page counts
 (`filing.page_count`); and the application's time limit (`filing.deadline`).
 """
@@ -263,6 +264,98 @@ def match_names(titles: Sequence[str], names: Sequence[str], policy: Policy) -> 
     return assign(score_names(titles, names, policy), policy.filing.match_threshold)
 
 
+@dataclass
+class _Listing:
+    """One list being checked: its id, where its issues go and the parameters they all carry."""
+
+    id: str
+    issues: Issues
+    params: dict[str, Any]
+
+    def add(self, rule: str, where: dict[str, Any], **fields: Any) -> None:
+        self.issues.add(rule, location={"list": self.id, **where}, **fields, **self.params)
+
+    def row(self, entry: int | None, number: str | None, title: str | None, pages: Any) -> dict[str, Any]:
+        return {
+            "list": self.id,
+            "entry": entry,
+            "number": number,
+            "title": title,
+            "pages": pages,
+            "file": None,
+            "score": None,
+            "file_pages": None,
+        }
+
+
+def _check_count(listing: _Listing, entries: int, files: int, doubts: Sequence[str]) -> None:
+    """Files against entries: a refusal when the list was read for certain, else a warning
+    saying why the reading may be wrong."""
+    if entries == files:
+        return
+    counts = {"observed": files, "expected": entries, "files": files, "declared": entries}
+    if doubts:
+        listing.add("filing.count_uncertain", {}, reasons=[f"@ui:list_doubt_{d}" for d in doubts], **counts)
+    else:
+        listing.add("filing.count_mismatch", {}, **counts)
+
+
+def _check_pages(
+    listing: _Listing, i: int, entry: dict[str, Any], doc: FiledDocument, policy: Policy
+) -> None:
+    outline = doc.outline or {}
+    declared = entry.get("pages")
+    pages = outline.get("pages")
+    if not (declared and pages and outline.get("pages_exact")):
+        return
+    if abs(int(pages) - int(declared)) > policy.filing.page_count_tolerance:
+        listing.add(
+            "filing.page_count",
+            {"entry": i + 1, "file": doc.name},
+            observed=pages,
+            expected=declared,
+            title=entry["title"],
+            number=entry.get("number") or str(i + 1),
+            name=doc.name,
+            pages=pages,
+            declared=declared,
+        )
+
+
+def _closest(scores: Sequence[float], names: Sequence[str], found: str, none: str) -> dict[str, Any]:
+    """The hint naming the closest counterpart (`closest`, `score`), when any scores above 0."""
+    best = max(range(len(scores)), key=lambda k: scores[k], default=None)
+    if best is None or scores[best] <= 0:
+        return {"hint": none, "closest": None, "score": None}
+    return {"hint": found, "closest": names[best], "score": f"{scores[best]:.2f}"}
+
+
+def _missing(
+    listing: _Listing, i: int, entry: dict[str, Any], scores: Sequence[float], names: Sequence[str]
+) -> None:
+    listing.add(
+        "filing.declared_missing",
+        {"entry": i + 1},
+        observed=None,
+        expected=entry["title"],
+        title=entry["title"],
+        number=entry.get("number") or str(i + 1),
+        **_closest(scores, names, "@ui:closest_file", "@ui:no_close_file"),
+    )
+
+
+def _undeclared(
+    listing: _Listing, doc: FiledDocument, scores: Sequence[float], titles: Sequence[str]
+) -> None:
+    listing.add(
+        "filing.undeclared_file",
+        {"file": doc.name},
+        observed=doc.name,
+        name=doc.name,
+        **_closest(scores, titles, "@ui:closest_entry", "@ui:no_close_entry"),
+    )
+
+
 def _check_list(
     list_id: str,
     entries: Sequence[dict[str, Any]],
@@ -270,105 +363,48 @@ def _check_list(
     policy: Policy,
     issues: Issues,
     params: dict[str, Any],
+    doubts: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """Count, one-to-one matching and page counts of one list of declared documents."""
-    rules = policy.filing
-    location_list = {"list": list_id}
-    if len(entries) != len(docs):
-        issues.add(
-            "filing.count_mismatch",
-            location=dict(location_list),
-            observed=len(docs),
-            expected=len(entries),
-            files=len(docs),
-            declared=len(entries),
-            **params,
-        )
+    """Count, one-to-one matching and page counts of one list of declared documents; `doubts`
+    are why the list's reading may be wrong (none for a list the metadata declares)."""
+    listing = _Listing(list_id, issues, params)
+    _check_count(listing, len(entries), len(docs), doubts)
     matcher = _Matcher(docs, policy)
     scores = [matcher.row(e) for e in entries]
-    pairs = {i: (j, s) for i, j, s in assign(scores, rules.match_threshold)}
-    matched_docs = {j for j, _ in pairs.values()}
+    pairs = {i: (j, s) for i, j, s in assign(scores, policy.filing.match_threshold)}
+    names = [d.name for d in docs]
     rows: list[dict[str, Any]] = []
     for i, entry in enumerate(entries):
-        number = entry.get("number") or str(i + 1)
-        row: dict[str, Any] = {
-            "list": list_id,
-            "entry": i + 1,
-            "number": number,
-            "title": entry["title"],
-            "pages": entry.get("pages"),
-            "file": None,
-            "score": None,
-            "file_pages": None,
-        }
+        row = listing.row(i + 1, entry.get("number") or str(i + 1), entry["title"], entry.get("pages"))
         if i in pairs:
             j, s = pairs[i]
-            doc = docs[j]
-            outline = doc.outline or {}
-            row.update(file=doc.name, score=s, file_pages=outline.get("pages"))
-            declared_pages = entry.get("pages")
-            if (
-                declared_pages
-                and outline.get("pages_exact")
-                and outline.get("pages")
-                and abs(int(outline["pages"]) - int(declared_pages)) > rules.page_count_tolerance
-            ):
-                issues.add(
-                    "filing.page_count",
-                    location={**location_list, "entry": i + 1, "file": doc.name},
-                    observed=outline["pages"],
-                    expected=declared_pages,
-                    title=entry["title"],
-                    number=number,
-                    name=doc.name,
-                    pages=outline["pages"],
-                    declared=declared_pages,
-                    **params,
-                )
+            row.update(file=docs[j].name, score=s, file_pages=(docs[j].outline or {}).get("pages"))
+            _check_pages(listing, i, entry, docs[j], policy)
         else:
-            closest = max(range(len(docs)), key=lambda j: scores[i][j], default=None)
-            near = closest is not None and scores[i][closest] > 0
-            issues.add(
-                "filing.declared_missing",
-                location={**location_list, "entry": i + 1},
-                observed=None,
-                expected=entry["title"],
-                title=entry["title"],
-                number=number,
-                hint="@ui:closest_file" if near else "@ui:no_close_file",
-                closest=docs[closest].name if near and closest is not None else None,
-                score=f"{scores[i][closest]:.2f}" if near and closest is not None else None,
-                **params,
-            )
+            _missing(listing, i, entry, scores[i], names)
         rows.append(row)
+    matched = {j for j, _ in pairs.values()}
+    titles = [e["title"] for e in entries]
     for j, doc in enumerate(docs):
-        if j in matched_docs:
-            continue
-        closest = max(range(len(entries)), key=lambda i: scores[i][j], default=None)
-        near = closest is not None and scores[closest][j] > 0
-        issues.add(
-            "filing.undeclared_file",
-            location={**location_list, "file": doc.name},
-            observed=doc.name,
-            name=doc.name,
-            hint="@ui:closest_entry" if near else "@ui:no_close_entry",
-            closest=entries[closest]["title"] if near and closest is not None else None,
-            score=f"{scores[closest][j]:.2f}" if near and closest is not None else None,
-            **params,
-        )
-        rows.append(
-            {
-                "list": list_id,
-                "entry": None,
-                "number": None,
-                "title": None,
-                "pages": None,
-                "file": doc.name,
-                "score": None,
-                "file_pages": (doc.outline or {}).get("pages"),
-            }
-        )
+        if j not in matched:
+            _undeclared(listing, doc, [scores[i][j] for i in range(len(entries))], titles)
+            rows.append(
+                listing.row(None, None, None, None)
+                | {"file": doc.name, "file_pages": (doc.outline or {}).get("pages")}
+            )
     return rows
+
+
+def application_doubts(outline: dict[str, Any]) -> list[str]:
+    """Why the count of the application's list may be wrong, from its reading (an outline
+    stored before readings were recorded is judged by its numbering alone)."""
+    reading = outline.get("attachments_reading")
+    if isinstance(reading, dict):
+        return [str(d) for d in reading.get("doubts") or []]
+    numbers = [str(a.get("number") or "") for a in outline.get("attachments") or []]
+    if all(n.isdigit() for n in numbers) and [int(n) for n in numbers] == list(range(1, len(numbers) + 1)):
+        return []
+    return ["unnumbered"]
 
 
 def find_application(docs: Sequence[FiledDocument], meta: FilingMetadata, policy: Policy) -> int | None:
@@ -413,7 +449,8 @@ def check_filing(
                 {"title": a["title"], "pages": a.get("pages"), "number": a.get("number")} for a in attachments
             ]
             params = {"list": "@ui:list_application", "application": docs[app].name}
-            rows += _check_list(LIST_APPLICATION, entries, others, policy, issues, params)
+            doubts = application_doubts(docs[app].outline or {})
+            rows += _check_list(LIST_APPLICATION, entries, others, policy, issues, params, doubts)
     limit = deadline(
         meta,
         policy.filing.civil_limit_months,
