@@ -197,6 +197,16 @@ class AttachmentModel(TypedDict):
     pages: int | None
 
 
+class AttachmentsReadingModel(TypedDict):
+    """How the application's list of attachments was read: where it ended and what makes its
+    count doubtful (a count mismatch refuses only when `doubts` is empty)."""
+
+    end: Literal[
+        "signature", "date", "name", "party", "closing", "heading", "text", "document", "unclear", "limit"
+    ]
+    doubts: list[Literal["unnumbered", "numbering", "end"]]
+
+
 class FingerprintModel(TypedDict):
     """The normalised text's exact hash and a sketch of its 4-word shingles."""
 
@@ -219,6 +229,8 @@ class OutlineModel(TypedDict):
     layout: list[LayoutRunModel]
     producer: str | None
     attachments: list[AttachmentModel]
+    attachments_reading: NotRequired[AttachmentsReadingModel | None]
+    """null when no list of attachments was read; absent from outlines stored before it existed"""
     fingerprint: FingerprintModel | None
     ocr: Literal["done", "empty", "unavailable"] | None
     """for a document without text: whether its top was read by OCR"""
