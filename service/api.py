@@ -6,6 +6,7 @@
     GET  /healthz, /readyz  process up; Redis reachable
     GET  /metrics           Prometheus (text)
     GET  /openapi.json      the schema, including the report and the callback payload
+    GET  /, /precheck/…, /r/…  the people's pages (`pages/`): the pre-check, signed report links
 
 Thin by design: parse and authenticate, store the files (`uploads`), hand the filing to the
 workers (`Runtime.submit`), read state back. Every client error is JSON:
@@ -39,6 +40,7 @@ from ..core import logs
 from ..core.rules import rules_table
 from ..infra.clients import Client
 from ..infra.netguard import host_of
+from ..infra.reportlinks import report_links
 from ..workers.filings import iso
 from ..workers.metrics import RedisCollector
 from ..workers.runtime import Runtime
@@ -52,6 +54,7 @@ from .api_models import (
     RulesResponse,
 )
 from .idempotency import Idempotency, Outcome, Scope, fingerprint
+from .pages.routes import mount_pages
 from .uploads import Received, RequestError, UploadPace, receive
 
 log = logs.get(__name__)
@@ -232,6 +235,7 @@ def create_app(rt: Runtime) -> FastAPI:
     registry.register(RedisCollector(rt.redis, rt.keys))
     policy = rt.policy
     max_file_bytes = policy.limits.max_file_bytes
+    links = report_links(settings)  # makes the link secret on first start
 
     @app.exception_handler(RequestError)
     async def _request_error(request: Request, exc: RequestError) -> JSONResponse:
@@ -331,7 +335,8 @@ def create_app(rt: Runtime) -> FastAPI:
         headers = {"Location": url}
         if replayed:
             headers["Idempotent-Replayed"] = "true"
-        return JSONResponse({"id": fid, "status_url": url}, status_code=202, headers=headers)
+        body = {"id": fid, "status_url": url, "report_url": links.url(fid)}
+        return JSONResponse(body, status_code=202, headers=headers)
 
     @app.post(
         "/v1/filings",
@@ -480,11 +485,12 @@ def create_app(rt: Runtime) -> FastAPI:
                     ],
                     "report": archived["report"],
                     "callback": None,
+                    "report_url": links.url(filing_id),
                 }
             )
         if meta.get("client") != client.name:
             raise not_found
-        return JSONResponse(rt.filings.view(filing_id, meta))
+        return JSONResponse({**rt.filings.view(filing_id, meta), "report_url": links.url(filing_id)})
 
     @app.get(
         "/v1/rules", response_model=RulesResponse, summary="The rules the policy applies, with severities"
@@ -522,4 +528,5 @@ def create_app(rt: Runtime) -> FastAPI:
         over `id.timestamp.body` with the portal's `whsec_…` secret). Answer 2xx; anything else is
         retried on the Standard Webhooks schedule with the same `webhook-id`."""
 
+    mount_pages(app, rt)
     return app

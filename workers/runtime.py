@@ -3,7 +3,8 @@
 A `Runtime` owns its broker and its actors (declared on that broker, not on Dramatiq's global
 one), so a process — or a test — can hold several, each against its own Redis or namespace.
 Other modules declare their actors on a runtime through `ACTOR_FACTORIES` (the bulk
-re-validation module adds its factory there, on the `bulk` queue).
+re-validation module adds its factory there, on the `bulk` queue; the pre-checks theirs, on
+the `precheck` queue).
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ class QueueBackground(dramatiq.Middleware):
             self.task.start()
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        queues = getattr(worker, "queues", None)
+        if queues is not None and self.queue not in queues:
+            return  # another Worker on this broker (`serve` runs one for the precheck queue)
         if self.task is not None:
             self.task.stop()
             self.task = None
@@ -180,7 +184,13 @@ def _bulk_actors(rt: Runtime) -> dict[str, Any]:
     return declare(rt)
 
 
-ACTOR_FACTORIES: list[ActorFactory] = [_intake_actors, _bulk_actors]
+def _precheck_actors(rt: Runtime) -> dict[str, Any]:
+    from .precheck import declare
+
+    return declare(rt)
+
+
+ACTOR_FACTORIES: list[ActorFactory] = [_intake_actors, _bulk_actors, _precheck_actors]
 
 
 def clients_path(settings: Settings) -> Path:
