@@ -9,6 +9,7 @@ free 127.0.0.1 port with a data directory of the test's own.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import json
@@ -35,6 +36,20 @@ CHROMIUM = Path("/usr/bin/chromium")
 AXE_VERSION = "4.10.3"
 AXE_CACHE = Path(tempfile.gettempdir()) / "courtdoc-test-cache" / f"axe-core-{AXE_VERSION}"
 REGISTRY = "https://registry.npmjs.org/axe-core"
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium under Playwright (never a browser Playwright downloads)."""
+    need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def need_chromium() -> None:
@@ -202,19 +217,6 @@ def run_axe(page: Any) -> list[dict[str, Any]]:
     page.add_script_tag(content=axe_source())
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return [v for v in result["violations"] if v.get("impact") in ("serious", "critical")]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    need_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def drop_files(page: Any, selector: str, files: list[Path]) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from browser_support import (
     ServeProcess,
-    browser,  # noqa: F401 — the fixture
+    chromium,
     drop_files,
     need_chromium,
     post_filing,
@@ -31,6 +31,12 @@ pytestmark = pytest.mark.timeout(600)
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1100, "height": 900}
 EXPECTED = {"Арыз.docx": "accept", "Сенімхат.docx": "reject", "Түбіртек.jpg": "accept"}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")

@@ -57,20 +57,24 @@ class QueueBackground(dramatiq.Middleware):
         self.queue = queue
         self.make = make
         self.task: Background | None = None
+        self._worker: dramatiq.Worker | None = None
+
+    def _serves(self, worker: dramatiq.Worker) -> bool:
+        # Dramatiq keeps the queues a Worker was given as `consumer_whitelist` (None: all).
+        queues = getattr(worker, "consumer_whitelist", None)
+        return not queues or self.queue in queues
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        queues = getattr(worker, "queues", None)
-        if queues is not None and self.queue not in queues:
+        # One task per process, also when it runs two Workers (`serve`: intake's, the precheck's).
+        if not self._serves(worker) or self.task is not None:
             return
         self.task = self.make()
         if self.task is not None:
             self.task.start()
+            self._worker = worker
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        queues = getattr(worker, "queues", None)
-        if queues is not None and self.queue not in queues:
-            return  # another Worker on this broker (`serve` runs one for the precheck queue)
-        if self.task is not None:
+        if self.task is not None and self._worker is worker:
             self.task.stop()
             self.task = None
 
