@@ -25,6 +25,7 @@ from browser_support import (
     wait_done,
 )
 from courtdoc.infra.reportlinks import KEY_FILE, ReportLinks
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -142,6 +143,7 @@ def test_the_same_by_keyboard_alone(browser: Any, serve: ServeProcess, files: li
     assert page.evaluate("document.activeElement.value") == "kk"
     tab_to("check")
     page.keyboard.press("Enter")
+    expect(page.locator("#results-heading")).to_be_focused()  # focus follows to the results
     page.wait_for_selector("#results[data-done=true]", timeout=120_000)
     _assert_kazakh_results(page)
     context.close()

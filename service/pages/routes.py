@@ -181,7 +181,7 @@ def pages_router(rt: Runtime) -> APIRouter:
 
     @router.post("/precheck")
     async def post_precheck(request: Request) -> JSONResponse:
-        lang = pick_lang(request.query_params.get("lang"), request.headers.get("accept-language"), "en")
+        lang = lang_of(request)
         if mode() == "off":
             return error(404, "not_found", t("precheck_off_text", lang))
         if mode() == "key":

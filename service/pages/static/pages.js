@@ -144,6 +144,8 @@
           }
           chosen = [];
           render();
+          // Keyboard and screen-reader users land on the results, which fill in below.
+          document.getElementById("results-heading").focus();
           poll(document.getElementById("results"), answer.data.fragment_url, statusEl);
         })
         .catch(function () {
