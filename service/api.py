@@ -331,11 +331,12 @@ def create_app(rt: Runtime) -> FastAPI:
             )
         return idempotency.key(client.name, scope, value)
 
-    def accepted(fid: str, url: str, replayed: bool = False) -> JSONResponse:
+    def accepted(fid: str, url: str, created_at: float | None, replayed: bool = False) -> JSONResponse:
         headers = {"Location": url}
         if replayed:
             headers["Idempotent-Replayed"] = "true"
-        body = {"id": fid, "status_url": url, "report_url": links.url(fid)}
+        # Counted from the filing's creation, so that a replayed answer is the first one.
+        body = {"id": fid, "status_url": url, "report_url": links.url(fid, now=created_at)}
         return JSONResponse(body, status_code=202, headers=headers)
 
     @app.post(
@@ -387,7 +388,7 @@ def create_app(rt: Runtime) -> FastAPI:
             outcome: Outcome = await run_in_threadpool(idempotency.claim, key, fprint, fid, url)
             if outcome.kind != "won":
                 received.abort()
-                return _not_new(outcome, client, meta)
+                return await _not_new(outcome, client, meta)
         except BaseException:
             received.abort()
             raise
@@ -399,7 +400,8 @@ def create_app(rt: Runtime) -> FastAPI:
                 # Storing outlasted the lease and another request took the key: answer as it does.
                 outcome = await run_in_threadpool(idempotency.claim, key, fprint, fid, url)
                 if outcome.kind != "won":
-                    return _not_new(outcome, client, meta)
+                    return await _not_new(outcome, client, meta)
+            created_at = time.time()
             record = {
                 "client": client.name,
                 "external_id": meta.external_id,
@@ -410,7 +412,7 @@ def create_app(rt: Runtime) -> FastAPI:
                     {"name": name, "sha256": blob.sha256, "size": blob.size} for name, _, blob in stored
                 ],
                 "nfiles": str(len(stored)),
-                "created_at": repr(time.time()),
+                "created_at": repr(created_at),
                 "policy_sha256": policy.sha256,
             }
             await run_in_threadpool(rt.submit, fid, record)
@@ -430,13 +432,16 @@ def create_app(rt: Runtime) -> FastAPI:
             files=[{"sha256": blob.sha256, "size": blob.size} for _, _, blob in stored],
             duration_ms=round((time.perf_counter() - t0) * 1000, 1),
         )
-        return accepted(fid, url)
+        return accepted(fid, url, created_at)
 
-    def _not_new(outcome: Outcome, client: Client, meta: FilingMetadata) -> JSONResponse:
+    async def _not_new(outcome: Outcome, client: Client, meta: FilingMetadata) -> JSONResponse:
         """The answer to a request whose idempotency key already has a filing."""
         log.info("filing.idempotent", outcome=outcome.kind, filing_id=outcome.fid, client=client.name)
         if outcome.kind == "replay":
-            return accepted(outcome.fid, outcome.status_url or rt.status_url(outcome.fid), replayed=True)
+            first = await run_in_threadpool(rt.filings.meta, outcome.fid)
+            created = float(first["created_at"]) if first and first.get("created_at") else None
+            url = outcome.status_url or rt.status_url(outcome.fid)
+            return accepted(outcome.fid, url, created, replayed=True)
         if outcome.kind == "pending":
             raise RequestError(
                 409,
