@@ -124,13 +124,13 @@ def main(args: argparse.Namespace) -> int:
             print(f"courtdoc: error: {exc}", file=sys.stderr)
             return 2
         rt.blobs.clean_staging()
-        if settings.precheck is None:  # one machine of its own: the pre-check page is open
-            settings.precheck = "open" if embedded is not None else "key"
         threads = settings.serve_worker_threads
         if args.worker_threads is not None:
             threads = args.worker_threads
         if threads is None:
             threads = 8 if embedded is not None else 0
+        if settings.precheck is None:  # one machine of its own: the pre-check page is open
+            settings.precheck = "open" if embedded is not None else "key"
         if threads:
             queues = [q for q in settings.queues if q != PRECHECK]
             worker = start_worker(rt, queues, threads)
