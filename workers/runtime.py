@@ -3,7 +3,8 @@
 A `Runtime` owns its broker and its actors (declared on that broker, not on Dramatiq's global
 one), so a process — or a test — can hold several, each against its own Redis or namespace.
 Other modules declare their actors on a runtime through `ACTOR_FACTORIES` (the bulk
-re-validation module adds its factory there, on the `bulk` queue).
+re-validation module adds its factory there, on the `bulk` queue; the pre-checks theirs, on
+the `precheck` queue).
 """
 
 from __future__ import annotations
@@ -56,17 +57,24 @@ class QueueBackground(dramatiq.Middleware):
         self.queue = queue
         self.make = make
         self.task: Background | None = None
+        self._worker: dramatiq.Worker | None = None
+
+    def _serves(self, worker: dramatiq.Worker) -> bool:
+        # Dramatiq keeps the queues a Worker was given as `consumer_whitelist` (None: all).
+        queues = getattr(worker, "consumer_whitelist", None)
+        return not queues or self.queue in queues
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        queues = getattr(worker, "queues", None)
-        if queues is not None and self.queue not in queues:
+        # One task per process, also when it runs two Workers (`serve`: intake's, the precheck's).
+        if not self._serves(worker) or self.task is not None:
             return
         self.task = self.make()
         if self.task is not None:
             self.task.start()
+            self._worker = worker
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        if self.task is not None:
+        if self.task is not None and self._worker is worker:
             self.task.stop()
             self.task = None
 
@@ -180,7 +188,13 @@ def _bulk_actors(rt: Runtime) -> dict[str, Any]:
     return declare(rt)
 
 
-ACTOR_FACTORIES: list[ActorFactory] = [_intake_actors, _bulk_actors]
+def _precheck_actors(rt: Runtime) -> dict[str, Any]:
+    from .precheck import declare
+
+    return declare(rt)
+
+
+ACTOR_FACTORIES: list[ActorFactory] = [_intake_actors, _bulk_actors, _precheck_actors]
 
 
 def clients_path(settings: Settings) -> Path:
