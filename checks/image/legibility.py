@@ -268,7 +268,3 @@ def measure(raster: Raster) -> Measures:
         skew=skew,
         line_pitch_px=line_pitch,
     )
-
-
-def is_finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
