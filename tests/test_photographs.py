@@ -46,6 +46,7 @@ CORPUS_PHOTOGRAPHS = (
     "pillow/iptc_roundUp.jpg",
     "python-docx/court-exif.jpg",
     "python-docx/jfif-300-dpi.jpg",
+    "py-pdf-sample-files/cmyk-image.pdf",
 )
 # Corpus JPEGs of paper documents: a photographed printed page, a colour map, scans.
 CORPUS_DOCUMENT_IMAGES = (
