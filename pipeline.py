@@ -240,18 +240,6 @@ def filing_checks(
     return issues, rows
 
 
-def filing_issues(
-    reports: Sequence[FileReport],
-    declared: Sequence[dict[str, Any]] | None,
-    metadata: dict[str, Any] | None = None,
-    *,
-    policy: Policy | None = None,
-    today: dt.date | None = None,
-) -> Issues:
-    """Checks on the files together: duplicates, declared documents, time limits."""
-    return filing_checks(reports, declared, metadata, policy=policy, today=today)[0]
-
-
 def validate_filing(
     paths: Sequence[str | Path],
     policy: Policy | None = None,

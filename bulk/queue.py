@@ -149,6 +149,7 @@ class QueueBackend:
         self.stream = results_key(self.namespace, self.run)
         self.messages = messages_key(self.namespace, self.run)
         self.broker = build_broker(settings, redis_url, keys.dramatiq)
+        self.heartbeats = keys.heartbeats
         self.broker.declare_queue(BULK)
         self._probe_script = self.redis.register_script(_PROBE_LUA)
         self._last_id = "0-0"
@@ -348,7 +349,7 @@ class QueueBackend:
             return []
         missing = set(
             self._probe_script(
-                keys=[self.messages, f"{self.broker.namespace}:__heartbeats__"],
+                keys=[self.messages, self.heartbeats],
                 args=[self.broker.namespace, BULK, *(part for pair in queued for part in pair)],
             )
         )

@@ -83,10 +83,6 @@ def name_tokens(stem: str) -> list[tuple[str, list[str]]]:
     ]
 
 
-def name_words(stem: str) -> list[str]:
-    return [part for _, parts in name_tokens(stem) for part in parts]
-
-
 def check_name(filename: str, policy: Policy, issues: Issues) -> None:
     """Rule 3: the name must identify the document (not a camera/scanner default or a number).
 

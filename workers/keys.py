@@ -6,6 +6,46 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class DramatiqQueue:
+    """The keys Dramatiq's Redis broker keeps for one queue under its namespace.
+
+    `ready` lists the Redis ids of messages waiting to be fetched, `messages` maps every id the
+    queue holds (waiting or being worked on) to the message; `.DQ` is the delay queue (retries
+    with a backoff, `eta` messages), `.XQ` the dead-letter queue (a sorted set of ids by time).
+    """
+
+    base: str
+
+    @property
+    def ready(self) -> str:
+        """List: ids of the messages waiting for a worker."""
+        return self.base
+
+    @property
+    def messages(self) -> str:
+        """Hash: id -> message JSON of every message of the queue not yet acknowledged."""
+        return f"{self.base}.msgs"
+
+    @property
+    def delayed(self) -> str:
+        """List: ids of the delay queue's messages whose time has come."""
+        return f"{self.base}.DQ"
+
+    @property
+    def delayed_messages(self) -> str:
+        return f"{self.base}.DQ.msgs"
+
+    @property
+    def dead(self) -> str:
+        """Sorted set: ids of dead-lettered messages by the time they died."""
+        return f"{self.base}.XQ"
+
+    @property
+    def dead_messages(self) -> str:
+        return f"{self.base}.XQ.msgs"
+
+
+@dataclass(frozen=True)
 class Keys:
     namespace: str
 
@@ -13,6 +53,15 @@ class Keys:
     def dramatiq(self) -> str:
         """Namespace of Dramatiq's own keys (queues, acks, heartbeats)."""
         return f"{self.namespace}:dq"
+
+    def queue(self, name: str) -> DramatiqQueue:
+        """The keys of Dramatiq queue `name` (e.g. `intake`)."""
+        return DramatiqQueue(f"{self.dramatiq}:{name}")
+
+    @property
+    def heartbeats(self) -> str:
+        """Sorted set: Dramatiq worker id -> time of its last heartbeat."""
+        return f"{self.dramatiq}:__heartbeats__"
 
     @property
     def outbox(self) -> str:

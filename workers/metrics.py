@@ -125,13 +125,13 @@ class RedisCollector(Collector):
         depth = GaugeMetricFamily(
             "courtdoc_queue_messages", "Messages in each Dramatiq queue, by state.", labels=["queue", "state"]
         )
-        ns = self.keys.dramatiq
         pipe = self.r.pipeline(transaction=False)
         for q in QUEUES:
-            pipe.llen(f"{ns}:{q}")
-            pipe.hlen(f"{ns}:{q}.msgs")
-            pipe.hlen(f"{ns}:{q}.DQ.msgs")
-            pipe.zcard(f"{ns}:{q}.XQ")
+            queue = self.keys.queue(q)
+            pipe.llen(queue.ready)
+            pipe.hlen(queue.messages)
+            pipe.hlen(queue.delayed_messages)
+            pipe.zcard(queue.dead)
         pipe.zcard(self.keys.outbox)
         counts = pipe.execute()
         for i, q in enumerate(QUEUES):

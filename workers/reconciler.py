@@ -84,12 +84,12 @@ class Reconciler:
     def _in_flight(self) -> dict[tuple[str, tuple[Any, ...]], bool]:
         """(actor, args) of every intake message Redis holds -> whether a copy still waits on a
         queue (True) or all were fetched by workers (False); from one MULTI snapshot."""
-        base = f"{self.rt.keys.dramatiq}:{INTAKE}"
+        queue = self.rt.keys.queue(INTAKE)
         pipe = self.rt.redis.pipeline(transaction=True)
-        pipe.hgetall(f"{base}.msgs")
-        pipe.hgetall(f"{base}.DQ.msgs")
-        pipe.lrange(base, 0, -1)
-        pipe.lrange(f"{base}.DQ", 0, -1)
+        pipe.hgetall(queue.messages)
+        pipe.hgetall(queue.delayed_messages)
+        pipe.lrange(queue.ready, 0, -1)
+        pipe.lrange(queue.delayed, 0, -1)
         msgs, delayed, waiting, waiting_delayed = pipe.execute()
         queued = set(waiting) | set(waiting_delayed)
         out: dict[tuple[str, tuple[Any, ...]], bool] = {}

@@ -22,6 +22,9 @@ figures whether it came from a JPEG file, a PDF or a DOCX, and whatever its dpi:
   of the ink's projection at the skew angle), in the scan's own pixels. Letters cannot be measured
   at the analysis resolution, but lines can, and body text is set at about 1.0–1.5 × its size:
   the pitch tells the size of the text as the scan recorded it.
+- `paper_share`: the share of the page whose local background is within ±12 grey levels of the
+  commonest background level — the paper of a document page (≥ 0.92 on every text page measured),
+  a small part of a photograph (see `photo`).
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ _MAX_PITCH = 120
 # The line pitch is the first autocorrelation peak at least this share of the highest one
 # (multiples of the pitch peak too, sometimes higher when the pitch is not a whole bin).
 _PITCH_PEAK_SHARE = 0.8
+# The commonest background level ± this many grey levels is the paper (`paper_share`).
+PAPER_BAND = 12
 
 
 @dataclass
@@ -62,6 +67,8 @@ class Measures:
     sharpness: float | None
     skew: float | None
     line_pitch_px: float | None  # text line pitch in source pixels
+    paper_share: float = 1.0  # share of the page whose local background is the paper
+    paper_level: int = 255  # the commonest local background level
 
     def as_dict(self) -> dict[str, float | int | None]:
         return {
@@ -75,6 +82,7 @@ class Measures:
             "sharpness": None if self.sharpness is None else round(self.sharpness, 3),
             "skew_degrees": None if self.skew is None else round(self.skew, 2),
             "line_pitch_px": None if self.line_pitch_px is None else round(self.line_pitch_px, 1),
+            "paper_share": round(self.paper_share, 3),
         }
 
 
@@ -216,19 +224,48 @@ def _marks(ink: np.ndarray) -> tuple[int, np.ndarray]:
     return int(keep.sum()), stats[keep, cv2.CC_STAT_HEIGHT].astype(np.float64)
 
 
+def paper_band(background: np.ndarray) -> tuple[int, float]:
+    """The commonest local background level and the share of the page within `PAPER_BAND` of it."""
+    hist = cv2.calcHist([background], [0], None, [256], [0, 256]).ravel()
+    window = np.convolve(hist, np.ones(2 * PAPER_BAND + 1, np.float32), mode="same")
+    level = int(np.argmax(window))
+    return level, float(window[level]) / background.size
+
+
+def background_and_darkening(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The lightly smoothed page, its local background (a maximum filter) and how much darker
+    than that background each pixel is."""
+    smooth = cv2.GaussianBlur(grey, (3, 3), 0)
+    background = cv2.dilate(smooth, cv2.getStructuringElement(cv2.MORPH_RECT, (_BACKGROUND_KERNEL,) * 2))
+    return smooth, background, cv2.subtract(background, smooth)
+
+
+def _ink_level(noise: float, contrast: float) -> float:
+    """Darkening above which a pixel is ink: over the noise floor and half the stroke contrast."""
+    return max(max(6.0, 3.0 * noise), contrast / 2)
+
+
+def ink_mask(darkening: np.ndarray, measures: Measures) -> np.ndarray:
+    """The page's ink as `measure` found it, from `background_and_darkening`'s darkening."""
+    return _above(darkening, _ink_level(measures.noise, measures.contrast))
+
+
+def marks_of(ink: np.ndarray) -> int:
+    """Connected ink components of mark size in a bool mask."""
+    return _marks(np.ascontiguousarray(ink))[0]
+
+
 def measure(raster: Raster) -> Measures:
     grey = raster.grey
-    smooth = cv2.GaussianBlur(grey, (3, 3), 0)
+    smooth, background, darkening = background_and_darkening(grey)
     # Percentiles of grey levels by counting above a few thresholds, not by full histograms.
     paper = _level(smooth, 90) or 0.0
     noise = (_level(cv2.absdiff(grey, smooth), 50, gallop=True) or 0.0) * 1.4826 / 0.6
-    background = cv2.dilate(smooth, cv2.getStructuringElement(cv2.MORPH_RECT, (_BACKGROUND_KERNEL,) * 2))
-    darkening = cv2.subtract(background, smooth)
     floor = max(6.0, 3.0 * noise)
     contrast = _level(darkening, 95, lower=int(floor))
     if contrast is None:  # nothing darker than the noise floor
         contrast = float(darkening.max())
-    ink = _above(darkening, max(floor, contrast / 2))
+    ink = _above(darkening, _ink_level(noise, contrast))
     ink_share = cv2.countNonZero(ink.view(np.uint8)) / ink.size
     ink_level = max(0.0, paper - contrast)
 
@@ -256,6 +293,7 @@ def measure(raster: Raster) -> Measures:
 
     skew, pitch = _lines(ink, np.random.default_rng(0)) if marks >= 30 else (None, None)
     line_pitch = pitch / raster.scale if pitch is not None else None
+    level, share = paper_band(background)
     return Measures(
         paper=paper,
         contrast=contrast,
@@ -267,8 +305,6 @@ def measure(raster: Raster) -> Measures:
         sharpness=sharpness,
         skew=skew,
         line_pitch_px=line_pitch,
+        paper_share=share,
+        paper_level=level,
     )
-
-
-def is_finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)

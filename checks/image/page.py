@@ -18,9 +18,11 @@ from ...core.policy import Policy
 from ...core.report import PageInfo
 from ..findings import Issues
 from . import ocr
-from .colour import classify
+from .colour import ColourResult, classify
 from .dpi import Resolution, anisotropic, dpi_in_range, match_paper
-from .legibility import measure
+from .legibility import Measures, measure
+from .photo import PhotoVerdict
+from .photo import judge as judge_photo
 from .raster import Raster
 
 
@@ -154,95 +156,170 @@ def _run_ocr(
     return {"run": False, "reason": reason}
 
 
+@dataclass(frozen=True)
+class _Page:
+    """What a threshold check reads: the page's measures, its dpi and the policy."""
+
+    m: Measures
+    resolution: Resolution
+    policy: Policy
+
+    @property
+    def text_pt(self) -> float | None:
+        """The body text size the line pitch gives (text is set at about 1.2 × its size)."""
+        if self.m.line_pitch_px is None or not self.resolution.y:
+            return None
+        return self.m.line_pitch_px / self.resolution.y * 72 / 1.2
+
+
+# A threshold check returns the finding it makes (rule id and its fields) or None.
+_Finding = tuple[str, dict[str, Any]]
+
+
+def _blank(p: _Page) -> _Finding | None:
+    m, leg = p.m, p.policy.legibility
+    if m.ink_share < leg.min_ink_share and m.marks < leg.min_marks and m.faint_marks < leg.min_marks:
+        return "scan.blank", {
+            "observed": f"ink {m.ink_share:.2%}, {m.marks} marks",
+            "expected": f"ink >= {leg.min_ink_share:.2%} or >= {leg.min_marks} marks",
+            "ink": f"{m.ink_share * 100:.2f}",
+            "marks": m.marks,
+        }
+    return None
+
+
+def _tone(p: _Page) -> _Finding | None:
+    """Contrast first; a dark paper or light ink only when the contrast itself is enough."""
+    m, leg = p.m, p.policy.legibility
+    if m.contrast < leg.min_contrast:
+        return "scan.contrast", {
+            "observed": f"{m.contrast:.0f} grey levels",
+            "expected": f">= {leg.min_contrast:g}",
+            "contrast": f"{m.contrast:.0f}",
+            "min": f"{leg.min_contrast:g}",
+        }
+    if m.paper < leg.dark_paper_level:
+        return "scan.dark", {
+            "observed": f"paper {m.paper:.0f}/255",
+            "expected": f">= {leg.dark_paper_level:g}",
+            "paper": f"{m.paper:.0f}",
+            "min": f"{leg.dark_paper_level:g}",
+        }
+    if m.ink_level > leg.light_ink_level:
+        return "scan.light", {
+            "observed": f"ink {m.ink_level:.0f}/255",
+            "expected": f"<= {leg.light_ink_level:g}",
+            "ink": f"{m.ink_level:.0f}",
+            "max": f"{leg.light_ink_level:g}",
+        }
+    return None
+
+
+def _blur(p: _Page) -> _Finding | None:
+    m, leg = p.m, p.policy.legibility
+    if m.sharpness is None or m.sharpness >= leg.min_sharpness:
+        return None
+    return "scan.blur", {
+        "observed": f"sharpness {m.sharpness:.2f}",
+        "expected": f">= {leg.min_sharpness:g}",
+        "sharpness": f"{m.sharpness:.2f}",
+        "min": f"{leg.min_sharpness:g}",
+    }
+
+
+def _skew(p: _Page) -> _Finding | None:
+    m, leg = p.m, p.policy.legibility
+    if m.skew is None or abs(m.skew) <= leg.max_skew_degrees:
+        return None
+    return "scan.skew", {
+        "observed": f"{m.skew:+.1f}°",
+        "expected": f"<= {leg.max_skew_degrees:g}°",
+        "angle": f"{abs(m.skew):.1f}",
+        "max": f"{leg.max_skew_degrees:g}",
+    }
+
+
+def _text_small(p: _Page) -> _Finding | None:
+    m, leg = p.m, p.policy.legibility
+    if m.line_pitch_px is None or m.line_pitch_px >= leg.min_line_pitch_px:
+        return None
+    text_pt = p.text_pt
+    return "scan.text_small", {
+        "observed": f"line pitch {m.line_pitch_px:.0f} px" + (f" (~{text_pt:.0f} pt)" if text_pt else ""),
+        "expected": f">= {leg.min_line_pitch_px:g} px",
+        "px": f"{m.line_pitch_px:.0f}",
+        "pt": f"{text_pt:.0f}" if text_pt else "?",
+        "dpi": dpi_text(p.resolution),
+        "min_px": f"{leg.min_line_pitch_px:g}",
+        "max": _fmt(p.policy.scan.dpi_max),
+    }
+
+
+# The legibility rules of a page with ink, in the order their findings are reported. Each
+# presumes a document page (paper and text): none is applied to a photograph.
+_TEXT_PAGE_CHECKS: tuple[Callable[[_Page], _Finding | None], ...] = (_tone, _blur, _skew, _text_small)
+
+
 def check_legibility(
     raster: Raster,
     resolution: Resolution,
     location: dict[str, Any],
     ctx: ScanContext,
     skew_offset: float = 0.0,
-) -> dict[str, Any]:
-    """Legibility figures and findings; `skew_offset` is a rotation the placement adds (PDF)."""
-    leg = ctx.policy.legibility
+) -> tuple[dict[str, Any], PhotoVerdict | None]:
+    """Legibility figures and findings; `skew_offset` is a rotation the placement adds (PDF).
+
+    Returns the figures and whether the page is a photograph (None for a blank page).
+    """
     m = measure(raster)
     if m.skew is not None and skew_offset:
         m.skew += skew_offset
     figures: dict[str, Any] = m.as_dict()
-    add = ctx.issues.add
-    if m.ink_share < leg.min_ink_share and m.marks < leg.min_marks and m.faint_marks < leg.min_marks:
-        add(
-            "scan.blank",
+    page = _Page(m, resolution, ctx.policy)
+    # A photograph first: a smooth one has as little ink as an empty sheet, but no sheet.
+    photo = judge_photo(raster.grey, m)
+    figures.update(photo.as_dict())
+    if photo.photograph:
+        figures["blank"] = False
+        ctx.issues.add(
+            "scan.photograph",
             location=location,
-            observed=f"ink {m.ink_share:.2%}, {m.marks} marks",
-            expected=f"ink >= {leg.min_ink_share:.2%} or >= {leg.min_marks} marks",
-            ink=f"{m.ink_share * 100:.2f}",
-            marks=m.marks,
+            observed=f"photograph: paper {photo.paper_share:.0%} of the page, {photo.paper_marks} marks on it",
+            share=f"{photo.paper_share * 100:.0f}",
         )
+        return figures, photo
+    if (blank := _blank(page)) is not None:
+        ctx.issues.add(blank[0], location=location, **blank[1])
         figures["blank"] = True
-        return figures
+        return figures, None
     figures["blank"] = False
-    if m.contrast < leg.min_contrast:
-        add(
-            "scan.contrast",
+    if page.text_pt is not None:
+        figures["text_size_pt"] = round(page.text_pt, 1)
+    for check in _TEXT_PAGE_CHECKS:
+        if (found := check(page)) is not None:
+            ctx.issues.add(found[0], location=location, **found[1])
+    return figures, photo
+
+
+def _check_colour(colour: ColourResult, location: dict[str, Any]) -> Issues:
+    """Colour of a document page: allowed for colour marks, needless for a grey page in colour."""
+    issues = Issues()
+    if colour.kind == "colour":
+        issues.add(
+            "scan.colour",
             location=location,
-            observed=f"{m.contrast:.0f} grey levels",
-            expected=f">= {leg.min_contrast:g}",
-            contrast=f"{m.contrast:.0f}",
-            min=f"{leg.min_contrast:g}",
+            observed=f"colour, {colour.coloured_share:.1%} coloured",
+            share=f"{colour.coloured_share * 100:.1f}",
         )
-    elif m.paper < leg.dark_paper_level:
-        add(
-            "scan.dark",
+    elif colour.colour_source:
+        issues.add(
+            "scan.colour_unneeded",
             location=location,
-            observed=f"paper {m.paper:.0f}/255",
-            expected=f">= {leg.dark_paper_level:g}",
-            paper=f"{m.paper:.0f}",
-            min=f"{leg.dark_paper_level:g}",
+            observed=f"colour file, {colour.coloured_share:.2%} coloured",
+            expected="greyscale or black-and-white",
+            share=f"{colour.coloured_share * 100:.2f}",
         )
-    elif m.ink_level > leg.light_ink_level:
-        add(
-            "scan.light",
-            location=location,
-            observed=f"ink {m.ink_level:.0f}/255",
-            expected=f"<= {leg.light_ink_level:g}",
-            ink=f"{m.ink_level:.0f}",
-            max=f"{leg.light_ink_level:g}",
-        )
-    if m.sharpness is not None and m.sharpness < leg.min_sharpness:
-        add(
-            "scan.blur",
-            location=location,
-            observed=f"sharpness {m.sharpness:.2f}",
-            expected=f">= {leg.min_sharpness:g}",
-            sharpness=f"{m.sharpness:.2f}",
-            min=f"{leg.min_sharpness:g}",
-        )
-    if m.skew is not None and abs(m.skew) > leg.max_skew_degrees:
-        add(
-            "scan.skew",
-            location=location,
-            observed=f"{m.skew:+.1f}°",
-            expected=f"<= {leg.max_skew_degrees:g}°",
-            angle=f"{abs(m.skew):.1f}",
-            max=f"{leg.max_skew_degrees:g}",
-        )
-    text_pt = None
-    if m.line_pitch_px is not None and resolution.y:
-        # body text is set at about 1.2 × its size (single spacing)
-        text_pt = m.line_pitch_px / resolution.y * 72 / 1.2
-        figures["text_size_pt"] = round(text_pt, 1)
-    if m.line_pitch_px is not None and m.line_pitch_px < leg.min_line_pitch_px:
-        add(
-            "scan.text_small",
-            location=location,
-            observed=f"line pitch {m.line_pitch_px:.0f} px" + (f" (~{text_pt:.0f} pt)" if text_pt else ""),
-            expected=f">= {leg.min_line_pitch_px:g} px",
-            px=f"{m.line_pitch_px:.0f}",
-            pt=f"{text_pt:.0f}" if text_pt else "?",
-            dpi=dpi_text(resolution),
-            min_px=f"{leg.min_line_pitch_px:g}",
-            max=_fmt(ctx.policy.scan.dpi_max),
-        )
-    return figures
+    return issues
 
 
 def check_scan_page(
@@ -265,21 +342,12 @@ def check_scan_page(
         check_resolution(resolution, raster.source_size, location, ctx)
     paper = check_scale(size_mm, location, ctx)
     colour = classify(raster, ctx.policy.colour, bilevel=bilevel)
-    if colour.kind == "colour":
-        ctx.issues.add(
-            "scan.colour",
-            location=location,
-            observed=f"colour, {colour.coloured_share:.1%} coloured",
-            share=f"{colour.coloured_share * 100:.1f}",
-        )
-    elif colour.colour_source:
-        ctx.issues.add(
-            "scan.colour_unneeded",
-            location=location,
-            observed=f"colour file, {colour.coloured_share:.2%} coloured",
-            expected="greyscale or black-and-white",
-            share=f"{colour.coloured_share * 100:.2f}",
-        )
+    # Findings keep their order: colour, then legibility; the colour rules wait for the verdict
+    # on a photograph, whose colour is its own (requirement 7 allows colour images in colour).
+    mark = len(ctx.issues)
+    legibility, photo = check_legibility(raster, resolution, location, ctx, skew_offset)
+    if photo is None or not photo.photograph:
+        ctx.issues[mark:mark] = _check_colour(colour, location)
     metrics: dict[str, Any] = {
         "dpi_source": resolution.source,
         "pixels": list(raster.source_size),
@@ -291,6 +359,11 @@ def check_scan_page(
         metrics["dpi_detail"] = resolution.detail
     metrics.update(colour.as_dict())
     metrics.update(extra or {})
-    metrics["legibility"] = check_legibility(raster, resolution, location, ctx, skew_offset)
-    metrics["ocr"] = _run_ocr(ocr_image, location, ctx)
+    metrics["legibility"] = legibility
+    if photo is None:  # no ink: nothing to recognise
+        metrics["ocr"] = {"run": False, "reason": "blank page"}
+    elif photo.photograph:
+        metrics["ocr"] = {"run": False, "reason": "photograph"}
+    else:
+        metrics["ocr"] = _run_ocr(ocr_image, location, ctx)
     return PageInfo(number=number, kind="scan", dpi=resolution.as_list(), colour=colour.kind, metrics=metrics)
