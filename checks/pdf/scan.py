@@ -309,7 +309,8 @@ def _ocr_renderer(page: pdfium.PdfPage, policy: Policy, info: PageImages) -> Any
             scale *= 6000 / longest
         bitmap = page.render(scale=scale, grayscale=True)
         try:
-            return bitmap.to_pil().convert("L")
+            picture: Image.Image = bitmap.to_pil().convert("L")
+            return picture
         finally:
             bitmap.close()
 
