@@ -213,7 +213,7 @@ def worst_files(results: Path, shown: int = WORST_SHOWN) -> tuple[list[dict[str,
 
 def changes(diff_jsonl: Path, shown: int = CHANGES_SHOWN) -> list[dict[str, Any]]:
     """The first `shown` verdict changes of diff.jsonl, files first (its order)."""
-    out = []
+    out: list[dict[str, Any]] = []
     for line in _lines(diff_jsonl):
         if len(out) >= shown:
             break
