@@ -1,4 +1,5 @@
-"""Legacy Word (.doc) → .docx with LibreOffice headless, so .doc files get the DOCX text checks.
+"""Legacy Word (.doc) → .docx with LibreOffice headless, so .doc files get the DOCX text checks;
+the same bounded conversion turns a .doc or .docx into a PDF for its page pictures (`converted`).
 
 Each conversion runs `soffice` in a fresh temporary directory holding a copy of the input and
 the output, removed afterwards, with a user profile (`-env:UserInstallation`) of its own
@@ -30,7 +31,7 @@ from pathlib import Path
 
 PREFIX = "courtdoc-soffice-"
 _DIR_PID = re.compile(re.escape(PREFIX) + r"(\d+)-")
-_FILTER = "docx:MS Word 2007 XML"
+_FILTERS = {"docx": "docx:MS Word 2007 XML", "pdf": "pdf:writer_pdf_Export"}
 
 
 class ConversionError(Exception):
@@ -133,13 +134,23 @@ def sweep_stale(tmp: Path | None = None) -> None:
                 pass
 
 
-@contextlib.contextmanager
-def converted_docx(path: Path, *, soffice: str, timeout: float, memory_mb: int) -> Iterator[Path]:
+def converted_docx(
+    path: Path, *, soffice: str, timeout: float, memory_mb: int
+) -> contextlib.AbstractContextManager[Path]:
     """Yields the path of a .docx converted from the .doc at `path`; raises ConversionError."""
+    return converted(path, to="docx", soffice=soffice, timeout=timeout, memory_mb=memory_mb)
+
+
+@contextlib.contextmanager
+def converted(
+    path: Path, *, to: str, soffice: str, timeout: float, memory_mb: int, source_suffix: str = ".doc"
+) -> Iterator[Path]:
+    """Yields the path of the `to` file ("docx" or "pdf") converted from the Word document at
+    `path` (its extension `source_suffix`); raises ConversionError."""
     sweep_stale()
     work = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
     try:
-        source = work / "input.doc"
+        source = work / f"input{source_suffix}"
         shutil.copyfile(path, source)
         out_dir = work / "out"
         profile = Path(tempfile.gettempdir()) / f"{PREFIX}{os.getpid()}-profile"
@@ -149,7 +160,7 @@ def converted_docx(path: Path, *, soffice: str, timeout: float, memory_mb: int) 
             soffice,
             f"-env:UserInstallation={profile.as_uri()}",
             "--headless", "--invisible", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
-            "--convert-to", _FILTER, "--outdir", str(out_dir), str(source),
+            "--convert-to", _FILTERS[to], "--outdir", str(out_dir), str(source),
         ]  # fmt: skip
         started = time.monotonic()
         try:
@@ -174,7 +185,7 @@ def converted_docx(path: Path, *, soffice: str, timeout: float, memory_mb: int) 
         finally:
             if proc.poll() is None:
                 kill_tree(proc)
-        result = out_dir / "input.docx"
+        result = out_dir / f"input.{to}"
         if proc.returncode != 0 or not result.is_file() or result.stat().st_size == 0:
             shutil.rmtree(profile, ignore_errors=True)
             tail = err.decode("utf-8", "replace").strip().splitlines()

@@ -35,7 +35,8 @@ def add_parsers(sub: Any) -> None:
         "revalidate",
         help="re-check an archive under a policy into a resumable report",
         description="Re-check every file of directory trees, ZIP archives or manifests (CSV/JSONL of "
-        "path[,filing_id,declared]) and write DIR/results.jsonl, summary.json and summary.csv. "
+        "path[,filing_id,declared]) and write DIR/results.jsonl, summary.json, summary.csv and report.html "
+        "(the same counts as charts, the worst files first). "
         "Run the same command again to continue an interrupted run.",
     )
     rv.add_argument("sources", nargs="+", metavar="SOURCE")
@@ -79,7 +80,7 @@ def _sigterm_interrupts() -> Iterator[None]:
 
 
 def _revalidate(args: argparse.Namespace) -> int:
-    from ..bulk import summary
+    from ..bulk import htmlreport, summary
     from ..bulk.diff import Diff, write_diff
     from ..bulk.filings import FILINGS
     from ..bulk.progress import Progress, configure_logging
@@ -139,6 +140,7 @@ def _revalidate(args: argparse.Namespace) -> int:
         f"report: {out / 'results.jsonl'}, {out / FILINGS}, {out / summary.SUMMARY_JSON}, "
         f"{out / summary.SUMMARY_CSV}"
     )
+    compare = None
     if args.compare:
         with Diff(args.compare, out) as diff:
             d = write_diff(diff, out / "diff.jsonl")
@@ -146,6 +148,11 @@ def _revalidate(args: argparse.Namespace) -> int:
             f"against {args.compare}: {d.files_changed} files and {d.filings_changed} filings change verdict "
             f"({d.files_rules_only} more change rules only); see {out / 'diff.jsonl'}"
         )
+        compare = {"old": args.compare, "summary": d.to_dict(), "diff": out / "diff.jsonl"}
+    try:
+        print(f"page: {htmlreport.write(out, args.lang, compare=compare)}")
+    except OSError as exc:  # the results are complete without the page; say so and go on
+        print(f"courtdoc: warning: report.html not written: {exc}", file=sys.stderr)
     return EXIT_OK
 
 
