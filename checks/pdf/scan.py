@@ -39,6 +39,7 @@ from ..image.dpi import MM_PER_INCH, Resolution, match_paper
 from ..image.page import ScanContext, check_resolution, check_scan_page
 from ..image.raster import Raster, decode_jpeg
 from .content import Matrix, multiply
+from .document import PdfFile
 from .pages import page_kind
 
 _COVERAGE_GRID = 128
@@ -433,25 +434,36 @@ def _damaged_page(
 
 
 def check_scan_pages(
-    path: Path, policy: Policy, issues: Issues, visible_glyphs: Sequence[int | None] | None = None
+    source: Path | PdfFile,
+    policy: Policy,
+    issues: Issues,
+    visible_glyphs: Sequence[int | None] | None = None,
 ) -> list[PageInfo]:
-    """Survey every page; run the scan checks on scan pages (and mixed pages that are mostly picture)."""
+    """Survey every page; run the scan checks on scan pages (and mixed pages that are mostly picture).
+
+    `source` is the inspection's opened `PdfFile` (left open), or a path opened here and closed."""
+    if isinstance(source, PdfFile):
+        return _check_pages(source, policy, issues, visible_glyphs)
+    with PdfFile(source) as pdf:
+        return _check_pages(pdf, policy, issues, visible_glyphs)
+
+
+def _check_pages(
+    pdf: PdfFile, policy: Policy, issues: Issues, visible_glyphs: Sequence[int | None] | None
+) -> list[PageInfo]:
     try:
-        pdf = pdfium.PdfDocument(str(path))
+        document = pdf.document
     except pdfium.PdfiumError:
         return []  # the structure check has said why the file does not open
     ctx = ScanContext(policy, issues)
     pages: list[PageInfo] = []
-    try:
-        for index in range(len(pdf)):
-            # Each page is loaded once, for the survey and the checks.
-            page = pdf[index]
-            try:
-                pages.append(_check_one(page, index, policy, ctx, visible_glyphs))
-            finally:
-                page.close()
-    finally:
-        pdf.close()
+    for index in range(len(document)):
+        # Each page is loaded once, for the survey and the checks.
+        page = document[index]
+        try:
+            pages.append(_check_one(page, index, policy, ctx, visible_glyphs))
+        finally:
+            page.close()
     return pages
 
 
