@@ -67,6 +67,6 @@ def file_level_only(text: str) -> str:
         return match.group(0) if rule in FILE_RULES else f'"{rule}" = "off"'
 
     # No OCR of scan titles for the filing checks (seconds a page, and no file-level verdict).
-    text = re.sub(r"(?m)^ocr_timeout_seconds = .*$", "ocr_timeout_seconds = 0.0", text)
+    text = re.sub(r"(?m)^title_timeout_seconds = .*$", "title_timeout_seconds = 0.0", text)
     head, rules = text.split("\n[rules]\n", 1)
     return head + "\n[rules]\n" + re.sub(r'(?m)^"([^"]+)" = "\w+"', off, rules)

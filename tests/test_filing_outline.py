@@ -22,8 +22,8 @@ from PIL import Image, ImageDraw, ImageFont
 filings = filing_fixtures.filings  # pytest fixture
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 POLICY = default_policy()
-NO_OCR = dataclasses.replace(POLICY, filing=dataclasses.replace(POLICY.filing, ocr_timeout_seconds=0.0))
-WITH_OCR = dataclasses.replace(POLICY, filing=dataclasses.replace(POLICY.filing, ocr_timeout_seconds=4.0))
+NO_OCR = dataclasses.replace(POLICY, ocr=dataclasses.replace(POLICY.ocr, title_timeout_seconds=0.0))
+WITH_OCR = dataclasses.replace(POLICY, ocr=dataclasses.replace(POLICY.ocr, title_timeout_seconds=4.0))
 
 
 def entries(*texts: str, **kw: object) -> list[tuple[str | None, str, int | None]]:
