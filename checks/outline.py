@@ -248,62 +248,96 @@ def _layout(pages: list[tuple[list[float], str, list[str]]]) -> list[dict[str, A
     return runs
 
 
-def _pdf(source: PdfFile, policy: Policy) -> Outline:
-    import pypdfium2.raw as raw
+class PdfPages:
+    """The outline's reading of a PDF's pages — size, orientation, fonts and text — page by page:
+    fed by the scan checks' pass over the loaded pages, or by `read_pdf`'s own.
 
-    pdf = source.document
-    outline = Outline(pages=len(pdf), pages_exact=True)
-    producer = pdf.get_metadata_value("Producer") if hasattr(pdf, "get_metadata_value") else ""
-    outline.producer = (producer or "")[:80] or None
-    lines: list[Line] = []
-    layout_pages: list[tuple[list[float], str, list[str]]] = []
-    texts: list[str] = []
-    total = 0
-    first_page_scan = False
-    for index in range(len(pdf)):
-        page = pdf[index]
+    Never raises while fed: what a page raised is kept and raised by `outline`, so the outline
+    is lost and not the checks that share the pass."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.lines: list[Line] = []
+        self.layout: list[tuple[list[float], str, list[str]]] = []
+        self.texts: list[str] = []
+        self.total = 0
+        self.first_page_scan = False
+        self.error: Exception | None = None
+
+    def add(self, page: Any, index: int) -> None:
+        if self.error is not None:
+            return
+        if index != self.count:
+            self.error = ValueError(f"page {index + 1} given after page {self.count}")
+            return
         try:
-            width, height = page.get_size()
-            if page.get_rotation() in (90, 270):
-                width, height = height, width
-            size = [
-                round(min(width, height) * 25.4 / 72 / 5) * 5,
-                round(max(width, height) * 25.4 / 72 / 5) * 5,
-            ]
-            orientation = "landscape" if width > height * 1.02 else "portrait"
-            fonts: list[str] = []
-            if index < MAX_TEXT_PAGES and total < MAX_TEXT_CHARS:
-                textpage = page.get_textpage()
-                try:
-                    chars = textpage.count_chars()
-                    text = textpage.get_text_range() if chars else ""
-                    fonts = _page_fonts(textpage, raw, chars) if chars else []
-                finally:
-                    textpage.close()
-                total += len(text)
-                texts.append(text)
-                lines.extend(Line(t, index + 1) for t in re.split(r"\r\n|\r|\n", text) if t.strip())
-                if index == 0 and not text.strip():
-                    first_page_scan = True
-            else:
-                fonts = ["?"]
-            layout_pages.append((size, orientation, fonts))
-        finally:
-            page.close()
-    outline.layout = _layout(layout_pages)
-    if first_page_scan:
-        outline.ocr = "unavailable"
-        found = _title_ocr(policy)
-        if found is not None:
-            read = _ocr_pdf_top(pdf, policy, found)
-            outline.ocr = "done" if read else "empty"
-            if read:
-                title, _ = find_title([Line(t) for t in read], lexicon_for(policy), "ocr")
-                outline.title, outline.title_source = title, "ocr" if title else None
-                outline.head = [t[:MAX_LINE] for t in read][:HEAD_LINES]
-    if lines:
-        _finish(outline, lines, policy, "\n".join(texts))
-    return outline
+            self._read(page, index)
+        except Exception as exc:  # kept for `outline`; the pass goes on for the other checks
+            self.error = exc
+        self.count += 1
+
+    def _read(self, page: Any, index: int) -> None:
+        width, height = page.get_size()
+        if page.get_rotation() in (90, 270):
+            width, height = height, width
+        size = [
+            round(min(width, height) * 25.4 / 72 / 5) * 5,
+            round(max(width, height) * 25.4 / 72 / 5) * 5,
+        ]
+        orientation = "landscape" if width > height * 1.02 else "portrait"
+        fonts: list[str] = []
+        if index < MAX_TEXT_PAGES and self.total < MAX_TEXT_CHARS:
+            import pypdfium2.raw as raw
+
+            textpage = page.get_textpage()
+            try:
+                chars = textpage.count_chars()
+                text = textpage.get_text_range() if chars else ""
+                fonts = _page_fonts(textpage, raw, chars) if chars else []
+            finally:
+                textpage.close()
+            self.total += len(text)
+            self.texts.append(text)
+            self.lines.extend(Line(t, index + 1) for t in re.split(r"\r\n|\r|\n", text) if t.strip())
+            if index == 0 and not text.strip():
+                self.first_page_scan = True
+        else:
+            fonts = ["?"]
+        self.layout.append((size, orientation, fonts))
+
+    def outline(self, source: PdfFile, policy: Policy) -> Outline:
+        """The outline of the document whose every page was read."""
+        if self.error is not None:
+            raise self.error
+        pdf = source.document
+        if self.count != len(pdf):
+            raise ValueError(f"{self.count} of {len(pdf)} pages read")
+        outline = Outline(pages=len(pdf), pages_exact=True)
+        producer = pdf.get_metadata_value("Producer") if hasattr(pdf, "get_metadata_value") else ""
+        outline.producer = (producer or "")[:80] or None
+        outline.layout = _layout(self.layout)
+        if self.first_page_scan:
+            outline.ocr = "unavailable"
+            found = _title_ocr(policy)
+            if found is not None:
+                read = _ocr_pdf_top(source, policy, found)
+                outline.ocr = "done" if read else "empty"
+                if read:
+                    title, _ = find_title([Line(t) for t in read], lexicon_for(policy), "ocr")
+                    outline.title, outline.title_source = title, "ocr" if title else None
+                    outline.head = [t[:MAX_LINE] for t in read][:HEAD_LINES]
+        if self.lines:
+            _finish(outline, self.lines, policy, "\n".join(self.texts))
+        return outline
+
+
+def _pdf(source: PdfFile, policy: Policy, pages: PdfPages | None) -> Outline:
+    """From the pages already read (by the scan checks' pass), or read here."""
+    if pages is None or (pages.error is None and pages.count != len(source.document)):
+        pages = PdfPages()
+        for index in range(len(source.document)):
+            pages.add(source.page(index), index)
+    return pages.outline(source, policy)
 
 
 # --- DOCX -----------------------------------------------------------------------------------------
@@ -336,13 +370,10 @@ def _ocr_lines(image: Any, policy: Policy, found: ocr.Tesseract) -> list[str]:
     return [ln.strip() for ln in lines if len(_LETTERS.findall(ln)) >= 2][: HEAD_LINES * 2]
 
 
-def _ocr_pdf_top(pdf: Any, policy: Policy, found: ocr.Tesseract) -> list[str]:
-    page = pdf[0]
-    try:
-        width = page.get_width() or 595
-        image = page.render(scale=min(1700 / width, 4.0)).to_pil()
-    finally:
-        page.close()
+def _ocr_pdf_top(source: PdfFile, policy: Policy, found: ocr.Tesseract) -> list[str]:
+    page = source.page(0)
+    width = page.get_width() or 595
+    image = page.render(scale=min(1700 / width, 4.0)).to_pil()
     return _ocr_lines(image, policy, found)
 
 
@@ -369,17 +400,18 @@ def extract(
     policy: Policy,
     *,
     pdf: PdfFile | None = None,
+    pdf_pages: PdfPages | None = None,
     docx: DocxPackage | None = None,
 ) -> Outline | None:
     """The outline of a file of sniffed format `fmt`; None for formats without one.
 
     `pdf` / `docx`: the file as the inspection already opened it (read, not closed); without
-    it the file is opened here."""
+    it the file is opened here. `pdf_pages`: its pages as the scan checks' pass read them."""
     if fmt == "pdf":
         if pdf is not None:
-            return _pdf(pdf, policy)
+            return _pdf(pdf, policy, pdf_pages)
         with PdfFile(path) as own:
-            return _pdf(own, policy)
+            return _pdf(own, policy, None)
     if fmt == "docx":
         if docx is not None:
             return _docx(docx, policy)

@@ -8,13 +8,15 @@ NumPy), so the parent — the CLI, the API, a worker — starts fast. What this 
 Each file is parsed once per format: a PDF is opened once by PDFium (`pdf.document.PdfFile`) and
 read by the structure, text, scan and outline checks in turn; a DOCX package is opened once and
 its parts and styles parsed once (`docx.package.DocxPackage`) for the text checks and the
-outline. An inspector returns what it opened, and it is closed once the outline is read.
+outline. An inspector returns what it opened (`Opened`), and it is closed once the outline is
+read; the scan checks' pass over a PDF's pages also reads them for the outline.
 """
 
 from __future__ import annotations
 
 import zipfile
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,11 +35,21 @@ from ..checks.sniff import Sniffed, sniff
 from ..core.policy import Policy
 
 
-def _inspect_pdf(path: Path, policy: Policy, result: Inspection, opened: ExitStack) -> PdfFile:
-    pdf = opened.enter_context(PdfFile(path))
+@dataclass
+class Opened:
+    """The file as the checks opened it, for the outline to read."""
+
+    pdf: PdfFile | None = None
+    pdf_pages: outline.PdfPages | None = None  # the PDF's pages as the scan checks' pass read them
+    docx: DocxPackage | None = None
+
+
+def _inspect_pdf(path: Path, policy: Policy, result: Inspection, stack: ExitStack) -> Opened:
+    pdf = stack.enter_context(PdfFile(path))
+    opened = Opened(pdf=pdf)
     reader = pdf_structure.open_pdf(pdf, result.issues)
     if reader is None:
-        return pdf
+        return opened
     pdf_structure.find_active_content(reader, result.issues)
     # Text layer: every visible character's font and effective size, line spacing from baselines;
     # the font and spacing rules. Its per-page visible glyph counts decide the page kinds below.
@@ -45,9 +57,13 @@ def _inspect_pdf(path: Path, policy: Policy, result: Inspection, opened: ExitSta
     result.text = pdf_text.summary(layer, policy)
     # Scan pages: every image's dpi from its placement, page coverage, page kind, and the scan
     # checks on scan pages (and mixed pages that are mostly picture).
-    result.pages = pdf_scan.check_scan_pages(pdf, policy, result.issues, visible_glyphs=layer.visible_glyphs)
+    # The same pass reads each page for the outline.
+    opened.pdf_pages = outline.PdfPages()
+    result.pages = pdf_scan.check_scan_pages(
+        pdf, policy, result.issues, visible_glyphs=layer.visible_glyphs, also=opened.pdf_pages.add
+    )
     pdf_text.page_metrics(layer, result.pages)
-    return pdf
+    return opened
 
 
 def _inspect_ooxml(path: Path, policy: Policy, result: Inspection, display: str) -> zipfile.ZipFile | None:
@@ -61,11 +77,11 @@ def _inspect_ooxml(path: Path, policy: Policy, result: Inspection, display: str)
     return zf
 
 
-def _inspect_docx(path: Path, policy: Policy, result: Inspection, opened: ExitStack) -> DocxPackage | None:
+def _inspect_docx(path: Path, policy: Policy, result: Inspection, stack: ExitStack) -> Opened | None:
     zf = _inspect_ooxml(path, policy, result, "DOCX")
     if zf is None:
         return None
-    opened.enter_context(zf)
+    stack.enter_context(zf)
     main = docx_package.read_main_part(zf, result.issues)
     if main is None:
         return None
@@ -73,10 +89,10 @@ def _inspect_docx(path: Path, policy: Policy, result: Inspection, opened: ExitSt
     inventory = docx_text.read_text(package)
     result.text = textrules.judge_text(inventory, policy, result.issues)
     result.pages = docx_images.check_page_images(zf, main, policy, result.issues)  # full-page scans
-    return package
+    return Opened(docx=package)
 
 
-def _inspect_xlsx(path: Path, policy: Policy, result: Inspection, opened: ExitStack) -> None:
+def _inspect_xlsx(path: Path, policy: Policy, result: Inspection, stack: ExitStack) -> None:
     zf = _inspect_ooxml(path, policy, result, "XLSX")
     if zf is None:
         return
@@ -86,7 +102,7 @@ def _inspect_xlsx(path: Path, policy: Policy, result: Inspection, opened: ExitSt
             result.text = textrules.judge_text(inventory, policy, result.issues, spreadsheet=True)
 
 
-def _inspect_doc(path: Path, policy: Policy, result: Inspection, opened: ExitStack) -> None:
+def _inspect_doc(path: Path, policy: Policy, result: Inspection, stack: ExitStack) -> None:
     ole = doc.check_doc(path, result.issues)
     if ole is None:
         return
@@ -120,16 +136,14 @@ def _inspect_doc(path: Path, policy: Policy, result: Inspection, opened: ExitSta
     result.text = textrules.judge_text(inventory, policy, result.issues)
 
 
-def _inspect_jpeg(path: Path, policy: Policy, result: Inspection, opened: ExitStack) -> None:
+def _inspect_jpeg(path: Path, policy: Policy, result: Inspection, stack: ExitStack) -> None:
     # One reduced decode reads every byte (a truncated file is named by jpeg.open_jpeg) and
     # feeds the scan checks: dpi, 1:1 scale, colour, legibility.
     result.pages = image_scan.check_jpeg_file(path, policy, result.issues)
 
 
 class _Inspector(Protocol):
-    def __call__(
-        self, path: Path, policy: Policy, result: Inspection, opened: ExitStack
-    ) -> PdfFile | DocxPackage | None: ...
+    def __call__(self, path: Path, policy: Policy, result: Inspection, stack: ExitStack) -> Opened | None: ...
 
 
 _INSPECTORS: dict[str, _Inspector] = {
@@ -166,7 +180,7 @@ def _content_matches(ext: str, sniffed: Sniffed, policy: Policy, issues: Issues)
 
 
 def _outline(
-    path: Path, fmt: str | None, policy: Policy, result: Inspection, opened: PdfFile | DocxPackage | None
+    path: Path, fmt: str | None, policy: Policy, result: Inspection, opened: Opened | None
 ) -> dict[str, Any] | None:
     """The document's outline for the filing checks, from the file as the checks opened it;
     never fails the file. A file already refused as a file (damaged, encrypted, hostile, not its
@@ -174,12 +188,9 @@ def _outline(
     if any(i.rule.startswith("file.") and policy.rules.get(i.rule) == "reject" for i in result.issues):
         return None
     try:
+        opened = opened or Opened()
         found = outline.extract(
-            path,
-            fmt,
-            policy,
-            pdf=opened if isinstance(opened, PdfFile) else None,
-            docx=opened if isinstance(opened, DocxPackage) else None,
+            path, fmt, policy, pdf=opened.pdf, pdf_pages=opened.pdf_pages, docx=opened.docx
         )
     except Exception:  # the outline is an aid to the filing checks, not a verdict on the file
         return None
@@ -193,7 +204,7 @@ def inspect(path: Path, ext: str, policy: Policy) -> Inspection:
     if not _content_matches(ext, sniffed, policy, result.issues):
         return result
     inspector = _INSPECTORS.get(sniffed.format)
-    with ExitStack() as opened:
-        found = inspector(path, policy, result, opened) if inspector is not None else None
-        result.outline = _outline(path, sniffed.format, policy, result, found)
+    with ExitStack() as stack:
+        opened = inspector(path, policy, result, stack) if inspector is not None else None
+        result.outline = _outline(path, sniffed.format, policy, result, opened)
     return result

@@ -103,7 +103,7 @@ def _open_in_viewer(pdf: PdfFile, issues: Issues) -> bool:
         return False
     for index in range(pages):
         try:
-            page = document[index]
+            pdf.page(index)
         except pdfium.PdfiumError as exc:
             issues.add(
                 "file.corrupt",
@@ -114,7 +114,6 @@ def _open_in_viewer(pdf: PdfFile, issues: Issues) -> bool:
                 page=index + 1,
             )
             return False
-        page.close()
     return True
 
 
