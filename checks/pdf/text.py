@@ -243,7 +243,7 @@ def _covered(index: int, matrix: Matrix, covers: list[tuple[int, Matrix]]) -> bo
 class _Frame:
     """How a page's user space maps to the page as displayed, and its header and footer bands."""
 
-    turned: bool  # /Rotate or an offset crop box that is not a plain shift
+    turned: bool  # displayed rotated (/Rotate): matrices are mapped, not only shifted
     to_display: Matrix
     dx: float
     dy: float
