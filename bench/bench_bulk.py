@@ -90,7 +90,7 @@ def _fast_policy(path: Path, tmp: Path) -> Path:
     import re
 
     text = re.sub(
-        r"(?m)^ocr_timeout_seconds = .*$", "ocr_timeout_seconds = 0", path.read_text(encoding="utf-8")
+        r"(?m)^((?:title|ocr)_timeout_seconds) = .*$", r"\1 = 0", path.read_text(encoding="utf-8")
     )
     out = tmp / "bench-policy.toml"
     out.write_text(text, encoding="utf-8")
@@ -320,7 +320,7 @@ def main() -> int:
         tmp = Path(name)
         fast = _fast_policy(args.policy or DEFAULT_POLICY_PATH, tmp)
         print(f"cpu cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.1f}")
-        print("runs 1-4 use the policy with the OCR of page heads off (ocr_timeout_seconds = 0)")
+        print("runs 1-4 use the policy with the OCR of page heads off (ocr.title_timeout_seconds = 0)")
         gen = _generator()
         archive = gen.generate(tmp / "scale", args.files, seed=3, duplicate_share=0.0)
         part = args.only

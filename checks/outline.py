@@ -1,8 +1,10 @@
 """A document's outline: what the filing-level checks need to know about a file, kept small.
 
-From a PDF (pypdfium2 text, page sizes, fonts), a DOCX (word/document.xml paragraphs with
-their Word numbering labels, tables, explicit page breaks) or a scan (OCR of the top of the
-first page, only when the `tesseract` program is installed) this reads:
+From a PDF (pypdfium2 text, page sizes, fonts: the inspection's one opened document), a DOCX
+(its body's lines with their Word numbering labels, tables and explicit page breaks, read by
+`docx.lines` from the inspection's one opened package and style sheet) or a scan (OCR of the top
+of the first page through `image.ocr`, only when the `tesseract` program is installed and
+`ocr.title_timeout_seconds` is above 0) this reads:
 
 - the document's own title (first heading or first prominent line naming a document),
 - the first lines of the first page,
@@ -19,27 +21,22 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
-import os
 import re
-import shutil
-import subprocess
-import tempfile
 import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from lxml import etree
-
 from ..core.policy import Policy
+from .docx.lines import read_lines
+from .docx.package import DocxPackage
 from .filing.listparse import Line, read_attachments
 from .filing.normalize import Lexicon
 from .filing.rules import lexicon_for
-from .image.ocr import ocr_unavailable_reason
-from .ooxml import SAFE_PARSER, ZIP_PART_ERRORS
+from .image import ocr
+from .pdf.document import PdfFile
 
 MAX_TEXT_PAGES = 300
 MAX_TEXT_CHARS = 2_000_000
@@ -51,10 +48,6 @@ MAX_STARTS = 50
 MAX_RUNS = 50
 SKETCH_K = 64
 SHINGLE = 4
-OCR_TOP_SHARE = 0.22
-OCR_WIDTH = 800
-
-_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _LETTERS = re.compile(r"[^\W\d_]")
 _WORD = re.compile(r"[^\W\d_]+")
 # A title goes on to the next line when that line says what it is about: "ЗАЯВЛЕНИЕ / о пересмотре …".
@@ -258,372 +251,145 @@ def _layout(pages: list[tuple[list[float], str, list[str]]]) -> list[dict[str, A
     return runs
 
 
-def _pdf(path: Path, policy: Policy) -> Outline:
-    import pypdfium2 as pdfium
-    import pypdfium2.raw as raw
+class PdfPages:
+    """The outline's reading of a PDF's pages — size, orientation, fonts and text — page by page:
+    fed by the scan checks' pass over the loaded pages, or by `read_pdf`'s own.
 
-    pdf = pdfium.PdfDocument(str(path))
-    try:
+    Never raises while fed: what a page raised is kept and raised by `outline`, so the outline
+    is lost and not the checks that share the pass."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.lines: list[Line] = []
+        self.layout: list[tuple[list[float], str, list[str]]] = []
+        self.texts: list[str] = []
+        self.total = 0
+        self.first_page_scan = False
+        self.error: Exception | None = None
+
+    def add(self, page: Any, index: int) -> None:
+        if self.error is not None:
+            return
+        if index != self.count:
+            self.error = ValueError(f"page {index + 1} given after page {self.count}")
+            return
+        try:
+            self._read(page, index)
+        except Exception as exc:  # kept for `outline`; the pass goes on for the other checks
+            self.error = exc
+        self.count += 1
+
+    def _read(self, page: Any, index: int) -> None:
+        width, height = page.get_size()
+        if page.get_rotation() in (90, 270):
+            width, height = height, width
+        size = [
+            round(min(width, height) * 25.4 / 72 / 5) * 5,
+            round(max(width, height) * 25.4 / 72 / 5) * 5,
+        ]
+        orientation = "landscape" if width > height * 1.02 else "portrait"
+        fonts: list[str] = []
+        if index < MAX_TEXT_PAGES and self.total < MAX_TEXT_CHARS:
+            import pypdfium2.raw as raw
+
+            textpage = page.get_textpage()
+            try:
+                chars = textpage.count_chars()
+                text = textpage.get_text_range() if chars else ""
+                fonts = _page_fonts(textpage, raw, chars) if chars else []
+            finally:
+                textpage.close()
+            self.total += len(text)
+            self.texts.append(text)
+            self.lines.extend(Line(t, index + 1) for t in re.split(r"\r\n|\r|\n", text) if t.strip())
+            if index == 0 and not text.strip():
+                self.first_page_scan = True
+        else:
+            fonts = ["?"]
+        self.layout.append((size, orientation, fonts))
+
+    def outline(self, source: PdfFile, policy: Policy) -> Outline:
+        """The outline of the document whose every page was read."""
+        if self.error is not None:
+            raise self.error
+        pdf = source.document
+        if self.count != len(pdf):
+            raise ValueError(f"{self.count} of {len(pdf)} pages read")
         outline = Outline(pages=len(pdf), pages_exact=True)
         producer = pdf.get_metadata_value("Producer") if hasattr(pdf, "get_metadata_value") else ""
         outline.producer = (producer or "")[:80] or None
-        lines: list[Line] = []
-        layout_pages: list[tuple[list[float], str, list[str]]] = []
-        texts: list[str] = []
-        total = 0
-        first_page_scan = False
-        for index in range(len(pdf)):
-            page = pdf[index]
-            try:
-                width, height = page.get_size()
-                if page.get_rotation() in (90, 270):
-                    width, height = height, width
-                size = [
-                    round(min(width, height) * 25.4 / 72 / 5) * 5,
-                    round(max(width, height) * 25.4 / 72 / 5) * 5,
-                ]
-                orientation = "landscape" if width > height * 1.02 else "portrait"
-                fonts: list[str] = []
-                if index < MAX_TEXT_PAGES and total < MAX_TEXT_CHARS:
-                    textpage = page.get_textpage()
-                    try:
-                        chars = textpage.count_chars()
-                        text = textpage.get_text_range() if chars else ""
-                        fonts = _page_fonts(textpage, raw, chars) if chars else []
-                    finally:
-                        textpage.close()
-                    total += len(text)
-                    texts.append(text)
-                    lines.extend(Line(t, index + 1) for t in re.split(r"\r\n|\r|\n", text) if t.strip())
-                    if index == 0 and not text.strip():
-                        first_page_scan = True
-                else:
-                    fonts = ["?"]
-                layout_pages.append((size, orientation, fonts))
-            finally:
-                page.close()
-        outline.layout = _layout(layout_pages)
-        if first_page_scan:
+        outline.layout = _layout(self.layout)
+        if self.first_page_scan:
             outline.ocr = "unavailable"
-            if ocr_unavailable_reason(policy) is None:
-                ocr = _ocr_pdf_top(pdf, policy)
-                outline.ocr = "done" if ocr else "empty"
-                if ocr:
-                    title, _ = find_title([Line(t) for t in ocr], lexicon_for(policy), "ocr")
+            found = _title_ocr(policy)
+            if found is not None:
+                read = _ocr_pdf_top(source, policy, found)
+                outline.ocr = "done" if read else "empty"
+                if read:
+                    title, _ = find_title([Line(t) for t in read], lexicon_for(policy), "ocr")
                     outline.title, outline.title_source = title, "ocr" if title else None
-                    outline.head = [t[:MAX_LINE] for t in ocr][:HEAD_LINES]
-        if lines:
-            _finish(outline, lines, policy, "\n".join(texts))
+                    outline.head = [t[:MAX_LINE] for t in read][:HEAD_LINES]
+        if self.lines:
+            _finish(outline, self.lines, policy, "\n".join(self.texts))
         return outline
-    finally:
-        pdf.close()
+
+
+def _pdf(source: PdfFile, policy: Policy, pages: PdfPages | None) -> Outline:
+    """From the pages already read (by the scan checks' pass), or read here."""
+    if pages is None or (pages.error is None and pages.count != len(source.document)):
+        pages = PdfPages()
+        for index in range(len(source.document)):
+            pages.add(source.page(index), index)
+    return pages.outline(source, policy)
 
 
 # --- DOCX -----------------------------------------------------------------------------------------
 
 
-_ROMAN = (
-    (1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
-    (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i"),
-)  # fmt: skip
-_RU_LETTERS = "абвгдежзиклмнопрстуфхцчшщэюя"
-
-
-def _format_number(n: int, fmt: str) -> str:
-    if fmt in ("lowerLetter", "upperLetter"):
-        s = chr(ord("a") + (n - 1) % 26) * ((n - 1) // 26 + 1)
-        return s.upper() if fmt == "upperLetter" else s
-    if fmt in ("lowerRoman", "upperRoman"):
-        out = ""
-        for value, sym in _ROMAN:
-            while n >= value:
-                out += sym
-                n -= value
-        return out.upper() if fmt == "upperRoman" else out
-    if fmt in ("russianLower", "russianUpper"):
-        s = _RU_LETTERS[(n - 1) % len(_RU_LETTERS)]
-        return s.upper() if fmt == "russianUpper" else s
-    if fmt == "decimalZero":
-        return f"{n:02d}"
-    return str(n)
-
-
-class _Numbering:
-    """Word list numbering: computes the label ("1.", "2)", "а)", "•") of each list paragraph."""
-
-    def __init__(self, zf: zipfile.ZipFile) -> None:
-        self.levels: dict[str, dict[int, tuple[str, str, int]]] = {}
-        self.counters: dict[str, list[int]] = {}
-        try:
-            root = etree.fromstring(zf.read("word/numbering.xml"), SAFE_PARSER)
-        except (KeyError, etree.XMLSyntaxError, *ZIP_PART_ERRORS):
-            return
-        abstract: dict[str, dict[int, tuple[str, str, int]]] = {}
-        for an in root.iterfind(f"{_W}abstractNum"):
-            levels: dict[int, tuple[str, str, int]] = {}
-            for lvl in an.iterfind(f"{_W}lvl"):
-                ilvl = int(lvl.get(f"{_W}ilvl", "0") or 0)
-                fmt = _val(lvl.find(f"{_W}numFmt")) or "decimal"
-                text = _val(lvl.find(f"{_W}lvlText")) or ""
-                start = int(_val(lvl.find(f"{_W}start")) or 1)
-                levels[ilvl] = (fmt, text, start)
-            abstract[an.get(f"{_W}abstractNumId", "")] = levels
-        for num in root.iterfind(f"{_W}num"):
-            ref = _val(num.find(f"{_W}abstractNumId"))
-            levels = dict(abstract.get(ref or "", {}))
-            for override in num.iterfind(f"{_W}lvlOverride"):
-                ilvl = int(override.get(f"{_W}ilvl", "0") or 0)
-                restart = _val(override.find(f"{_W}startOverride"))
-                if restart is not None and ilvl in levels:
-                    fmt, text, _ = levels[ilvl]
-                    levels[ilvl] = (fmt, text, int(restart))
-            self.levels[num.get(f"{_W}numId", "")] = levels
-
-    def label(self, num_id: str, ilvl: int) -> str:
-        levels = self.levels.get(num_id)
-        if not levels or ilvl not in levels:
-            return ""
-        counters = self.counters.setdefault(num_id, [0] * 9)
-        ilvl = min(ilvl, 8)
-        for k in range(9):
-            if k < ilvl and counters[k] == 0 and k in levels:
-                counters[k] = levels[k][2]
-        counters[ilvl] = counters[ilvl] + 1 if counters[ilvl] else levels[ilvl][2]
-        for k in range(ilvl + 1, 9):
-            counters[k] = 0
-        fmt, text, _ = levels[ilvl]
-        if fmt == "bullet":
-            return "•"
-        if fmt == "none":
-            return ""
-
-        def sub(m: re.Match[str]) -> str:
-            k = int(m.group(1)) - 1
-            lvl_fmt = levels.get(k, ("decimal", "", 1))[0]
-            return _format_number(max(counters[k], 1), lvl_fmt)
-
-        return re.sub(r"%([1-9])", sub, text)
-
-
-def _val(el: Any) -> str | None:
-    return None if el is None else el.get(f"{_W}val")
-
-
-class _Styles:
-    def __init__(self, zf: zipfile.ZipFile) -> None:
-        self.styles: dict[str, Any] = {}
-        try:
-            root = etree.fromstring(zf.read("word/styles.xml"), SAFE_PARSER)
-        except (KeyError, etree.XMLSyntaxError, *ZIP_PART_ERRORS):
-            return
-        for st in root.iterfind(f"{_W}style"):
-            self.styles[st.get(f"{_W}styleId", "")] = st
-
-    def _chain(self, style_id: str | None) -> list[Any]:
-        chain: list[Any] = []
-        while style_id and style_id in self.styles and len(chain) < 10:
-            st = self.styles[style_id]
-            if st in chain:
-                break
-            chain.append(st)
-            style_id = _val(st.find(f"{_W}basedOn"))
-        return chain
-
-    def heading(self, style_id: str | None) -> bool:
-        for st in self._chain(style_id):
-            name = (_val(st.find(f"{_W}name")) or "").lower()
-            if name.startswith(("heading", "title", "заголовок", "название", "тақырып")):
-                return True
-            if _val(st.find(f"{_W}pPr/{_W}outlineLvl")) == "0":
-                return True
-        return False
-
-    def num_pr(self, style_id: str | None) -> tuple[str, int] | None:
-        for st in self._chain(style_id):
-            num = st.find(f"{_W}pPr/{_W}numPr")
-            if num is not None:
-                num_id = _val(num.find(f"{_W}numId"))
-                if num_id:
-                    return num_id, int(_val(num.find(f"{_W}ilvl")) or 0)
-        return None
-
-
-def _docx_paragraph(p: Any) -> tuple[list[str], int]:
-    """The paragraph's text split at explicit page breaks, and how many breaks it holds."""
-    parts = [""]
-    for el in p.iter(f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}cr", f"{_W}noBreakHyphen"):
-        tag = el.tag
-        if tag == f"{_W}t":
-            parts[-1] += el.text or ""
-        elif tag == f"{_W}tab":
-            parts[-1] += "\t"
-        elif tag == f"{_W}br" and el.get(f"{_W}type") == "page":
-            parts.append("")
-        elif tag == f"{_W}noBreakHyphen":
-            parts[-1] += "-"
-        else:
-            parts[-1] += " "
-    return parts, len(parts) - 1
-
-
-def _docx(path: Path, policy: Policy) -> Outline:
-    outline = Outline()
-    lines: list[Line] = []
-    texts: list[str] = []
-    with zipfile.ZipFile(path) as zf:
-        root = etree.fromstring(zf.read("word/document.xml"), SAFE_PARSER)
-        numbering = _Numbering(zf)
-        styles = _Styles(zf)
-        try:
-            app = etree.fromstring(zf.read("docProps/app.xml"), SAFE_PARSER)
-            pages = next((el.text for el in app.iter() if etree.QName(el).localname == "Pages"), None)
-            outline.pages = int(pages) if pages and pages.strip().isdigit() else None
-        except (KeyError, etree.XMLSyntaxError, *ZIP_PART_ERRORS):
-            pass
-    body = root.find(f"{_W}body")
-    if body is None:
+def _docx(package: DocxPackage, policy: Policy) -> Outline | None:
+    read = read_lines(package, MAX_TEXT_CHARS)
+    if read is None:
+        return None  # no readable main part: the file checks say so
+    outline = Outline(pages=read.pages)
+    if not read.has_body:
         return outline
-    page = 1
-    total = 0
-
-    def paragraph(p: Any) -> None:
-        nonlocal page, total
-        ppr = p.find(f"{_W}pPr")
-        style_id = _val(ppr.find(f"{_W}pStyle")) if ppr is not None else None
-        brk = ppr.find(f"{_W}pageBreakBefore") if ppr is not None else None
-        if brk is not None and lines and _val(brk) not in ("0", "false"):
-            page += 1
-        parts, _ = _docx_paragraph(p)
-        num = ppr.find(f"{_W}numPr") if ppr is not None else None
-        label = ""
-        if num is not None:
-            num_id = _val(num.find(f"{_W}numId"))
-            if num_id and num_id != "0":
-                label = numbering.label(num_id, int(_val(num.find(f"{_W}ilvl")) or 0))
-        else:
-            inherited = styles.num_pr(style_id)
-            if inherited:
-                label = numbering.label(*inherited)
-        centred = ppr is not None and _val(ppr.find(f"{_W}jc")) == "center"
-        runs = [r for r in p.iter(f"{_W}r") if r.find(f"{_W}t") is not None]
-        bold = bool(runs) and all(
-            (b := r.find(f"{_W}rPr/{_W}b")) is not None and _val(b) not in ("0", "false") for r in runs
-        )
-        heading = styles.heading(style_id) or (centred and bold)
-        for k, text in enumerate(parts):
-            if k:
-                page += 1
-            total += len(text)
-            if total <= MAX_TEXT_CHARS:
-                texts.append(text)
-            if text.strip():
-                lines.append(Line(text.strip(), page, label if k == 0 else "", heading))
-        sect = ppr.find(f"{_W}sectPr") if ppr is not None else None
-        if sect is not None and _val(sect.find(f"{_W}type")) not in ("continuous",):
-            page += 1
-
-    def table(tbl: Any) -> None:
-        nonlocal total
-        for tr in tbl.iterfind(f"{_W}tr"):
-            cells = []
-            for tc in tr.iterfind(f"{_W}tc"):
-                cell_text = " ".join(" ".join(_docx_paragraph(p)[0]) for p in tc.iter(f"{_W}p")).strip()
-                cells.append(re.sub(r"\s+", " ", cell_text))
-            total += sum(len(c) for c in cells)
-            if total <= MAX_TEXT_CHARS:
-                texts.append(" ".join(cells))
-            if any(cells):
-                lines.append(Line(" | ".join(c for c in cells if c), page, cells=cells))
-
-    def walk(container: Any) -> None:
-        for el in container:
-            if el.tag == f"{_W}p":
-                paragraph(el)
-            elif el.tag == f"{_W}tbl":
-                table(el)
-            elif el.tag == f"{_W}sdt":
-                content = el.find(f"{_W}sdtContent")
-                if content is not None:
-                    walk(content)
-
-    walk(body)
     if outline.pages is None:
-        outline.pages = page
-    _finish(outline, lines, policy, "\n".join(texts))
+        outline.pages = read.last_page
+    _finish(outline, read.lines, policy, "\n".join(read.texts))
     return outline
 
 
 # --- scans (OCR) ----------------------------------------------------------------------------------
 
 
-@cache
-def _tesseract() -> tuple[str, tuple[str, ...]] | None:
-    exe = shutil.which("tesseract")
-    if exe is None:
-        return None
-    try:
-        out = subprocess.run([exe, "--list-langs"], capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    langs = tuple(ln.strip() for ln in (out.stdout + out.stderr).splitlines() if ln.strip() and " " not in ln)
-    return exe, langs
+def _title_ocr(policy: Policy) -> ocr.Tesseract | None:
+    """Tesseract, when the policy reads scan titles and it is installed."""
+    return ocr.tesseract() if ocr.ocr_unavailable_reason(policy) is None else None
 
 
-def ocr_available() -> bool:
-    return _tesseract() is not None
+def _ocr_lines(image: Any, policy: Policy, found: ocr.Tesseract) -> list[str]:
+    """The lines read in the top of a page image that hold a word (two letters or more)."""
+    lines = ocr.read_top_lines(image, policy.ocr, found)
+    return [ln.strip() for ln in lines if len(_LETTERS.findall(ln)) >= 2][: HEAD_LINES * 2]
 
 
-def _ocr_image(image: Any, policy: Policy) -> list[str]:
-    """OCR of the top of a page image with Tesseract; [] when it is missing or fails."""
-    found = _tesseract()
-    if found is None:
-        return []
-    exe, installed = found
-    langs = [lang for lang in policy.filing.ocr_languages if lang in installed] or ["eng"]
-    from PIL import ImageOps
-
-    top = image.crop((0, 0, image.width, max(1, int(image.height * OCR_TOP_SHARE))))
-    top = ImageOps.grayscale(top)
-    if top.width > OCR_WIDTH:
-        top = top.resize((OCR_WIDTH, max(1, int(top.height * OCR_WIDTH / top.width))))
-    with tempfile.TemporaryDirectory(prefix="courtdoc-ocr-") as tmp:
-        png = Path(tmp) / "top.png"
-        top.save(png)
-        try:
-            out = subprocess.run(
-                [exe, str(png), "stdout", "-l", "+".join(langs), "--psm", "4"],
-                capture_output=True,
-                text=True,
-                timeout=policy.filing.ocr_timeout_seconds,
-                check=False,
-                env={**os.environ, "OMP_THREAD_LIMIT": "1"},  # one core: the sandbox runs files in parallel
-            )
-        except (OSError, subprocess.SubprocessError):
-            return []
-    return [ln.strip() for ln in out.stdout.splitlines() if len(_LETTERS.findall(ln)) >= 2][: HEAD_LINES * 2]
-
-
-def _ocr_pdf_top(pdf: Any, policy: Policy) -> list[str]:
-    if not ocr_available():
-        return []
-    page = pdf[0]
-    try:
-        width = page.get_width() or 595
-        image = page.render(scale=min(1700 / width, 4.0)).to_pil()
-    finally:
-        page.close()
-    return _ocr_image(image, policy)
+def _ocr_pdf_top(source: PdfFile, policy: Policy, found: ocr.Tesseract) -> list[str]:
+    page = source.page(0)
+    width = page.get_width() or 595
+    image = page.render(scale=min(1700 / width, 4.0)).to_pil()
+    return _ocr_lines(image, policy, found)
 
 
 def _jpeg(path: Path, policy: Policy) -> Outline:
     outline = Outline(pages=1, pages_exact=True, ocr="unavailable")
-    if ocr_unavailable_reason(policy) is not None:
+    found = _title_ocr(policy)
+    if found is None:
         return outline
     from PIL import Image, ImageOps
 
     with Image.open(path) as im:
         image = ImageOps.exif_transpose(im)
-        lines = _ocr_image(image, policy)
+        lines = _ocr_lines(image, policy, found)
     outline.ocr = "done" if lines else "empty"
     if lines:
         outline.head = [t[:MAX_LINE] for t in lines][:HEAD_LINES]
@@ -631,10 +397,29 @@ def _jpeg(path: Path, policy: Policy) -> Outline:
     return outline
 
 
-_EXTRACTORS = {"pdf": _pdf, "docx": _docx, "jpeg": _jpeg}
+def extract(
+    path: Path,
+    fmt: str | None,
+    policy: Policy,
+    *,
+    pdf: PdfFile | None = None,
+    pdf_pages: PdfPages | None = None,
+    docx: DocxPackage | None = None,
+) -> Outline | None:
+    """The outline of a file of sniffed format `fmt`; None for formats without one.
 
-
-def extract(path: Path, fmt: str | None, policy: Policy) -> Outline | None:
-    """The outline of a file of sniffed format `fmt`; None for formats without one."""
-    extractor = _EXTRACTORS.get(fmt or "")
-    return extractor(path, policy) if extractor else None
+    `pdf` / `docx`: the file as the inspection already opened it (read, not closed); without
+    it the file is opened here. `pdf_pages`: its pages as the scan checks' pass read them."""
+    if fmt == "pdf":
+        if pdf is not None:
+            return _pdf(pdf, policy, pdf_pages)
+        with PdfFile(path) as own:
+            return _pdf(own, policy, None)
+    if fmt == "docx":
+        if docx is not None:
+            return _docx(docx, policy)
+        with zipfile.ZipFile(path) as zf:
+            return _docx(DocxPackage(zf), policy)
+    if fmt == "jpeg":
+        return _jpeg(path, policy)
+    return None

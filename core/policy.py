@@ -141,6 +141,9 @@ class Ocr:
     min_low_confidence: float
     timeout_seconds: float
     page_band: list[float]
+    # The title of a scan, read from the top of its first page for the filing checks (0 = never).
+    title_timeout_seconds: float
+    title_languages: list[str]
 
 
 @dataclass(frozen=True)
@@ -157,8 +160,6 @@ class Filing:
     page_count_tolerance: int
     civil_limit_months: int
     criminal_against_limit_months: int
-    ocr_timeout_seconds: float
-    ocr_languages: list[str]
     application_types: list[str]
     start_types: list[str]
     noise_words: list[str]
@@ -275,6 +276,27 @@ def _check_value(value: Any, annotation: Any, key: str) -> Any:
     raise PolicyError(f"{key}: unsupported annotation {annotation!r}")
 
 
+# Keys that moved: (old section, old key) → (new section, new key). A policy written before the
+# move still loads; one that gives a value under both names is refused.
+_MOVED_KEYS = {
+    ("filing", "ocr_timeout_seconds"): ("ocr", "title_timeout_seconds"),
+    ("filing", "ocr_languages"): ("ocr", "title_languages"),
+}
+
+
+def _move_old_keys(raw: dict[str, Any]) -> None:
+    for (old_section, old_key), (new_section, new_key) in _MOVED_KEYS.items():
+        old_table, new_table = raw.get(old_section), raw.get(new_section)
+        if not isinstance(old_table, dict) or old_key not in old_table or not isinstance(new_table, dict):
+            continue
+        if new_key in new_table:
+            raise PolicyError(
+                f"{old_section}.{old_key}: moved to {new_section}.{new_key}, which is also given; keep only"
+                f" {new_section}.{new_key}"
+            )
+        new_table[new_key] = old_table.pop(old_key)
+
+
 def _build_section(cls: type, table: Any, prefix: str) -> Any:
     if not isinstance(table, dict):
         raise PolicyError(f"{prefix}: expected a table")
@@ -323,6 +345,7 @@ def parse_policy(data: bytes, source: str = "<policy>") -> Policy:
         raw = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise PolicyError(f"{source}: not a valid TOML file: {exc}") from None
+    _move_old_keys(raw)
     hints = typing.get_type_hints(Policy)
     sections: dict[str, Any] = {}
     known = {f.name for f in dataclasses.fields(Policy) if f.name not in ("sha256", "source", "file_sha256")}

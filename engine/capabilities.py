@@ -174,7 +174,7 @@ def capabilities(policy: Policy, components: tuple[Component, Component] | None 
     scan_languages = tuple(lang for lang in policy.ocr.languages.split("+") if lang)
     checks = (
         _doc_text(policy, libreoffice),
-        _ocr_check(policy, tesseract, "title", tuple(policy.filing.ocr_languages), TITLE_OCR_RULES),
+        _ocr_check(policy, tesseract, "title", tuple(policy.ocr.title_languages), TITLE_OCR_RULES),
         _ocr_check(policy, tesseract, "legibility", scan_languages, SCAN_OCR_RULES),
     )
     return Capabilities((libreoffice, tesseract), checks, policy.summary())

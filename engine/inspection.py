@@ -4,31 +4,52 @@
 pool; only the child imports the format checkers and their heavy libraries (PDFium, OpenCV,
 NumPy), so the parent — the CLI, the API, a worker — starts fast. What this returns is an
 `Inspection`: the issues found and the measurements for the report.
+
+Each file is parsed once per format: a PDF is opened once by PDFium (`pdf.document.PdfFile`) and
+read by the structure, text, scan and outline checks in turn; a DOCX package is opened once and
+its parts and styles parsed once (`docx.package.DocxPackage`) for the text checks and the
+outline. An inspector returns what it opened (`Opened`), and it is closed once the outline is
+read; the scan checks' pass over a PDF's pages also reads them for the outline.
 """
 
 from __future__ import annotations
 
 import zipfile
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..checks import common, doc, doc_convert, ooxml, outline, textrules, xlsx, xlsx_fonts
 from ..checks.docx import images as docx_images
 from ..checks.docx import package as docx_package
 from ..checks.docx import text as docx_text
+from ..checks.docx.package import DocxPackage
 from ..checks.findings import Inspection, Issues
 from ..checks.image import scan as image_scan
 from ..checks.pdf import scan as pdf_scan
 from ..checks.pdf import structure as pdf_structure
 from ..checks.pdf import text as pdf_text
+from ..checks.pdf.document import PdfFile
 from ..checks.sniff import Sniffed, sniff
 from ..core.policy import Policy
 
 
-def _inspect_pdf(path: Path, policy: Policy, result: Inspection) -> None:
-    reader = pdf_structure.open_pdf(path, result.issues)
+@dataclass
+class Opened:
+    """The file as the checks opened it, for the outline to read."""
+
+    pdf: PdfFile | None = None
+    pdf_pages: outline.PdfPages | None = None  # the PDF's pages as the scan checks' pass read them
+    docx: DocxPackage | None = None
+
+
+def _inspect_pdf(path: Path, policy: Policy, result: Inspection, stack: ExitStack) -> Opened:
+    pdf = stack.enter_context(PdfFile(path))
+    opened = Opened(pdf=pdf)
+    reader = pdf_structure.open_pdf(pdf, result.issues)
     if reader is None:
-        return
+        return opened
     pdf_structure.find_active_content(reader, result.issues)
     # Text layer: every visible character's font and effective size, line spacing from baselines;
     # the font and spacing rules. Its per-page visible glyph counts decide the page kinds below.
@@ -36,8 +57,13 @@ def _inspect_pdf(path: Path, policy: Policy, result: Inspection) -> None:
     result.text = pdf_text.summary(layer, policy)
     # Scan pages: every image's dpi from its placement, page coverage, page kind, and the scan
     # checks on scan pages (and mixed pages that are mostly picture).
-    result.pages = pdf_scan.check_scan_pages(path, policy, result.issues, visible_glyphs=layer.visible_glyphs)
+    # The same pass reads each page for the outline.
+    opened.pdf_pages = outline.PdfPages()
+    result.pages = pdf_scan.check_scan_pages(
+        pdf, policy, result.issues, visible_glyphs=layer.visible_glyphs, also=opened.pdf_pages.add
+    )
     pdf_text.page_metrics(layer, result.pages)
+    return opened
 
 
 def _inspect_ooxml(path: Path, policy: Policy, result: Inspection, display: str) -> zipfile.ZipFile | None:
@@ -51,19 +77,22 @@ def _inspect_ooxml(path: Path, policy: Policy, result: Inspection, display: str)
     return zf
 
 
-def _inspect_docx(path: Path, policy: Policy, result: Inspection) -> None:
+def _inspect_docx(path: Path, policy: Policy, result: Inspection, stack: ExitStack) -> Opened | None:
     zf = _inspect_ooxml(path, policy, result, "DOCX")
     if zf is None:
-        return
-    with zf:
-        main = docx_package.read_main_part(zf, result.issues)
-        if main is not None:
-            inventory = docx_text.read_text(zf, main)
-            result.text = textrules.judge_text(inventory, policy, result.issues)
-            result.pages = docx_images.check_page_images(zf, main, policy, result.issues)  # full-page scans
+        return None
+    stack.enter_context(zf)
+    main = docx_package.read_main_part(zf, result.issues)
+    if main is None:
+        return None
+    package = DocxPackage(zf, main)
+    inventory = docx_text.read_text(package)
+    result.text = textrules.judge_text(inventory, policy, result.issues)
+    result.pages = docx_images.check_page_images(zf, main, policy, result.issues)  # full-page scans
+    return Opened(docx=package)
 
 
-def _inspect_xlsx(path: Path, policy: Policy, result: Inspection) -> None:
+def _inspect_xlsx(path: Path, policy: Policy, result: Inspection, stack: ExitStack) -> None:
     zf = _inspect_ooxml(path, policy, result, "XLSX")
     if zf is None:
         return
@@ -73,7 +102,7 @@ def _inspect_xlsx(path: Path, policy: Policy, result: Inspection) -> None:
             result.text = textrules.judge_text(inventory, policy, result.issues, spreadsheet=True)
 
 
-def _inspect_doc(path: Path, policy: Policy, result: Inspection) -> None:
+def _inspect_doc(path: Path, policy: Policy, result: Inspection, stack: ExitStack) -> None:
     ole = doc.check_doc(path, result.issues)
     if ole is None:
         return
@@ -107,13 +136,17 @@ def _inspect_doc(path: Path, policy: Policy, result: Inspection) -> None:
     result.text = textrules.judge_text(inventory, policy, result.issues)
 
 
-def _inspect_jpeg(path: Path, policy: Policy, result: Inspection) -> None:
+def _inspect_jpeg(path: Path, policy: Policy, result: Inspection, stack: ExitStack) -> None:
     # One reduced decode reads every byte (a truncated file is named by jpeg.open_jpeg) and
     # feeds the scan checks: dpi, 1:1 scale, colour, legibility.
     result.pages = image_scan.check_jpeg_file(path, policy, result.issues)
 
 
-_INSPECTORS = {
+class _Inspector(Protocol):
+    def __call__(self, path: Path, policy: Policy, result: Inspection, stack: ExitStack) -> Opened | None: ...
+
+
+_INSPECTORS: dict[str, _Inspector] = {
     "pdf": _inspect_pdf,
     "docx": _inspect_docx,
     "xlsx": _inspect_xlsx,
@@ -146,13 +179,19 @@ def _content_matches(ext: str, sniffed: Sniffed, policy: Policy, issues: Issues)
     return common.check_content_type(ext, sniffed, policy, issues)
 
 
-def _outline(path: Path, fmt: str | None, policy: Policy, result: Inspection) -> dict[str, Any] | None:
-    """The document's outline for the filing checks; never fails the file. A file already
-    refused as a file (damaged, encrypted, hostile, not its format) is not read further."""
+def _outline(
+    path: Path, fmt: str | None, policy: Policy, result: Inspection, opened: Opened | None
+) -> dict[str, Any] | None:
+    """The document's outline for the filing checks, from the file as the checks opened it;
+    never fails the file. A file already refused as a file (damaged, encrypted, hostile, not its
+    format) is not read further."""
     if any(i.rule.startswith("file.") and policy.rules.get(i.rule) == "reject" for i in result.issues):
         return None
     try:
-        found = outline.extract(path, fmt, policy)
+        opened = opened or Opened()
+        found = outline.extract(
+            path, fmt, policy, pdf=opened.pdf, pdf_pages=opened.pdf_pages, docx=opened.docx
+        )
     except Exception:  # the outline is an aid to the filing checks, not a verdict on the file
         return None
     return found.to_dict() if found is not None else None
@@ -165,7 +204,7 @@ def inspect(path: Path, ext: str, policy: Policy) -> Inspection:
     if not _content_matches(ext, sniffed, policy, result.issues):
         return result
     inspector = _INSPECTORS.get(sniffed.format)
-    if inspector is not None:
-        inspector(path, policy, result)
-    result.outline = _outline(path, sniffed.format, policy, result)
+    with ExitStack() as stack:
+        opened = inspector(path, policy, result, stack) if inspector is not None else None
+        result.outline = _outline(path, sniffed.format, policy, result, opened)
     return result

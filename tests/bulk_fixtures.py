@@ -100,8 +100,8 @@ def bulk_policy() -> Path:
 
     GENERATED.mkdir(parents=True, exist_ok=True)
     text = re.sub(
-        r"(?m)^ocr_timeout_seconds = .*$",
-        "ocr_timeout_seconds = 0",
+        r"(?m)^title_timeout_seconds = .*$",
+        "title_timeout_seconds = 0",
         DEFAULT_POLICY_PATH.read_text(encoding="utf-8"),
     )
     text = text.replace('version = "', 'version = "bulk-tests-', 1)

@@ -64,7 +64,7 @@ def file_level_only(text: str) -> str:
     """Switch off every rule that is not a file-level rule (text, scan and filing checks)."""
 
     # No OCR of scan titles for the filing checks (seconds a page, and no file-level verdict).
-    text = re.sub(r"(?m)^ocr_timeout_seconds = .*$", "ocr_timeout_seconds = 0.0", text)
+    text = re.sub(r"(?m)^title_timeout_seconds = .*$", "title_timeout_seconds = 0.0", text)
     head, rules = text.split("\n[rules]\n", 1)
     # The policy's [rules] only overrides the registry's defaults: name every other rule "off".
     kept = re.sub(r'(?m)^"([^"]+)" = "\w+"\n', lambda m: m.group(0) if m.group(1) in FILE_RULES else "", rules)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -16,14 +17,14 @@ from courtdoc.checks.filing.listparse import Line, parse_attachments
 from courtdoc.checks.filing.rules import _sketch_similarity, check_outline
 from courtdoc.checks.findings import Issues
 from courtdoc.checks.sniff import sniff
-from courtdoc.core.policy import default_policy
+from courtdoc.core.policy import DEFAULT_POLICY_PATH, PolicyError, default_policy, parse_policy
 from PIL import Image, ImageDraw, ImageFont
 
 filings = filing_fixtures.filings  # pytest fixture
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 POLICY = default_policy()
-NO_OCR = dataclasses.replace(POLICY, filing=dataclasses.replace(POLICY.filing, ocr_timeout_seconds=0.0))
-WITH_OCR = dataclasses.replace(POLICY, filing=dataclasses.replace(POLICY.filing, ocr_timeout_seconds=4.0))
+NO_OCR = dataclasses.replace(POLICY, ocr=dataclasses.replace(POLICY.ocr, title_timeout_seconds=0.0))
+WITH_OCR = dataclasses.replace(POLICY, ocr=dataclasses.replace(POLICY.ocr, title_timeout_seconds=4.0))
 
 
 def entries(*texts: str, **kw: object) -> list[tuple[str | None, str, int | None]]:
@@ -218,3 +219,25 @@ def test_docx_bundle_split_by_page_breaks(tmp_path: Path) -> None:
     issues = Issues()
     check_outline(path.name, found.to_dict(), POLICY, issues)
     assert [(i.rule, i.params["pages"]) for i in issues] == [("file.multiple_documents", "1, 2")]
+
+
+def _policy_text_with_old_title_ocr_keys(timeout: str, keep_new: bool = False) -> bytes:
+    """The shipped policy as written before the title OCR settings joined [ocr]: they were
+    `filing.ocr_timeout_seconds` and `filing.ocr_languages`."""
+    text = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
+    if not keep_new:
+        text = re.sub(r"(?m)^title_(timeout_seconds|languages) = .*\n", "", text)
+    old = f'ocr_timeout_seconds = {timeout}\nocr_languages = ["kaz", "rus"]\n'
+    return text.replace("[filing]\n", "[filing]\n" + old, 1).encode("utf-8")
+
+
+def test_a_policy_with_the_old_title_ocr_keys_still_loads() -> None:
+    policy = parse_policy(_policy_text_with_old_title_ocr_keys("4.0"))
+    assert policy.ocr.title_timeout_seconds == 4.0
+    assert policy.ocr.title_languages == ["kaz", "rus"]
+    assert not hasattr(policy.filing, "ocr_timeout_seconds")
+
+
+def test_a_policy_with_the_title_ocr_keys_under_both_names_is_refused() -> None:
+    with pytest.raises(PolicyError, match=r"filing\.ocr_timeout_seconds: moved to ocr\.title_timeout_seconds"):
+        parse_policy(_policy_text_with_old_title_ocr_keys("4.0", keep_new=True))

@@ -95,6 +95,20 @@ class Tags:
     br: str
     noBreakHyphen: str
     softHyphen: str
+    cr: str
+    name: str
+    outlineLvl: str
+    jc: str
+    b: str
+    sectPr: str
+    pageBreakBefore: str
+    sdt: str
+    sdtContent: str
+    numFmt: str
+    lvlText: str
+    start: str
+    lvlOverride: str
+    startOverride: str
 
     def __init__(self, ns: str) -> None:
         w = "{" + ns + "}"
@@ -105,7 +119,9 @@ class Tags:
             "rPrDefault", "pPrDefault", "tblStylePr", "tbl", "tblPr", "tblStyle", "tblLook", "tr", "tc",
             "txbxContent", "moveFrom", "delText", "instrText", "fldChar", "fldSimple", "sym",
             "num", "abstractNum", "abstractNumId", "lvl", "body", "footnote", "endnote", "hdr", "ftr",
-            "tab", "br", "noBreakHyphen", "softHyphen",
+            "tab", "br", "noBreakHyphen", "softHyphen", "cr", "name", "outlineLvl", "jc", "b", "sectPr",
+            "pageBreakBefore", "sdt", "sdtContent", "numFmt", "lvlText", "start", "lvlOverride",
+            "startOverride",
         ):  # fmt: skip
             setattr(self, name, w + name)
         self.deleted = w + "del"
@@ -319,6 +335,7 @@ class StyleSheet:
         self._theme: Theme | None = None
         self._numbering_index: tuple[dict[str, str], dict[str, etree._Element]] | None = None
         self._numbering_memo: dict[tuple[str, str], dict[str, Any]] = {}
+        self._numbering_root: tuple[etree._Element | None] | None = None
         self._raw: dict[str, etree._Element] = {}
         self._parsed: dict[str, _Style] = {}
         self.types: dict[str, str] = {}
@@ -381,13 +398,20 @@ class StyleSheet:
             self._theme = Theme(self._load_theme())
         return self._theme
 
+    @property
+    def numbering(self) -> etree._Element | None:
+        """The numbering part, read the first time a paragraph refers to a list."""
+        if self._numbering_root is None:
+            self._numbering_root = (self._load_numbering(),)
+        return self._numbering_root[0]
+
     def numbering_spacing(self, ref: tuple[str, str]) -> dict[str, Any]:
         """Line spacing a list level sets (`w:num` → `w:abstractNum` → `w:lvl`/`w:pPr`), read on demand."""
         found = self._numbering_memo.get(ref)
         if found is not None:
             return found
         if self._numbering_index is None:
-            self._numbering_index = self._index_numbering(self._load_numbering())
+            self._numbering_index = self._index_numbering(self.numbering)
         nums, abstracts = self._numbering_index
         found = {}
         abstract = abstracts.get(nums.get(ref[0], ""))
@@ -485,6 +509,47 @@ class StyleSheet:
         if sid is not None and sid in self.types:
             return sid
         return self.default_style.get("paragraph")
+
+    # --- what the outline asks: headings and lists ----------------------------------------------------
+
+    def _based_on_chain(self, sid: str | None) -> list[etree._Element]:
+        """A style and the styles it is based on, nearest first (at most 10, a cycle stops it)."""
+        chain: list[etree._Element] = []
+        t = self.t
+        while sid and sid in self._raw and len(chain) < 10:
+            st = self._raw[sid]
+            if st in chain:
+                break
+            chain.append(st)
+            based = st.find(t.basedOn)
+            sid = based.get(t.val) if based is not None else None
+        return chain
+
+    def is_heading(self, sid: str | None) -> bool:
+        """A heading or title style (by its name, in en/ru/kk), or one at outline level 0."""
+        t = self.t
+        for st in self._based_on_chain(sid):
+            name_el = st.find(t.name)
+            name = ((name_el.get(t.val) if name_el is not None else None) or "").lower()
+            if name.startswith(("heading", "title", "заголовок", "название", "тақырып")):
+                return True
+            level = st.find(f"{t.pPr}/{t.outlineLvl}")
+            if level is not None and level.get(t.val) == "0":
+                return True
+        return False
+
+    def list_of(self, sid: str | None) -> tuple[str, int] | None:
+        """The list (numId, level) a paragraph style puts its paragraphs in, through its chain."""
+        t = self.t
+        for st in self._based_on_chain(sid):
+            num = st.find(f"{t.pPr}/{t.numPr}")
+            if num is not None:
+                num_el = num.find(t.numId)
+                num_id = num_el.get(t.val) if num_el is not None else None
+                if num_id:
+                    level = num.find(t.ilvl)
+                    return num_id, int((level.get(t.val) if level is not None else None) or 0)
+        return None
 
     # --- effective values ----------------------------------------------------------------------------
 

@@ -14,7 +14,6 @@ letters in `hAnsi` (or `eastAsia` under `w:hint="eastAsia"`); CJK in `eastAsia`.
 
 from __future__ import annotations
 
-import posixpath
 import re
 import zipfile
 from dataclasses import dataclass
@@ -22,12 +21,11 @@ from typing import Any
 
 from lxml import etree
 
-from ..ooxml import SAFE_PARSER
 from ..textrules import Place, TextInventory, excerpt
-from .styles import Effective, StyleSheet, Tags, parse_spacing, tags_for
+from .package import MAIN_PART, DocxPackage
+from .styles import Effective, StyleSheet, Tags, parse_spacing
 
 MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
-MAIN_PART = "word/document.xml"
 _PART_KINDS = {"header": "header", "footer": "footer", "footnotes": "footnote", "endnotes": "endnote"}
 _KIND_ORDER = {"body": 0, "header": 1, "footer": 2, "footnote": 3, "endnote": 4}
 _TBL_LOOK_BITS = {"firstRow": 0x0020, "lastRow": 0x0040, "firstColumn": 0x0080, "lastColumn": 0x0100}
@@ -110,35 +108,6 @@ class Part:
     label: str | None  # None for the main body; else the part's kind as shown to a filer
 
 
-def _rels(zf: zipfile.ZipFile, part: str) -> list[tuple[str, str]]:
-    """(relationship type suffix, target part name) of a part's internal relationships."""
-    rels_name = posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
-    try:
-        root = etree.fromstring(zf.read(rels_name), SAFE_PARSER)
-    except (KeyError, etree.XMLSyntaxError):
-        return []
-    out = []
-    base = posixpath.dirname(part)
-    for rel in root:
-        if rel.get("TargetMode", "").lower() == "external":
-            continue
-        target = rel.get("Target", "")
-        name = (
-            target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
-        )
-        out.append((rel.get("Type", "").rsplit("/", 1)[-1], name))
-    return out
-
-
-def _read(zf: zipfile.ZipFile, name: str | None) -> etree._Element | None:
-    if not name:
-        return None
-    try:
-        return etree.fromstring(zf.read(name), SAFE_PARSER)
-    except (KeyError, etree.XMLSyntaxError, zipfile.BadZipFile, OSError, EOFError):
-        return None
-
-
 class _TableContexts:
     """Table style and conditional parts (first/last row/column) of each table cell, memoised."""
 
@@ -212,6 +181,29 @@ def _nearest(el: etree._Element, tag: str) -> etree._Element | None:
     return anc
 
 
+class _Paragraph:
+    """What is gathered while one paragraph is counted: characters by size, its text for excerpts,
+    and the places handed out, whose excerpts are filled in at its end."""
+
+    __slots__ = ("chars", "index", "key", "label", "order", "pending", "shown", "total")
+
+    def __init__(self, label: str | None, key: tuple[int, int], index: int, order: int) -> None:
+        self.label = label
+        self.key = key
+        self.index = index
+        self.order = order
+        self.chars: dict[float, int] = {}
+        self.total = 0
+        self.shown: list[str] = []  # the paragraph's counted text, for excerpts
+        self.pending: list[tuple[Place, str]] = []  # places to quote, with the run that made them
+
+    def make_place(self, with_excerpt: bool) -> Place:
+        place = Place(part=self.label, paragraph=self.index, order=self.order)
+        if with_excerpt:
+            self.pending.append((place, ""))
+        return place
+
+
 class _Walker:
     def __init__(self, sheet: StyleSheet, t: Tags, inv: TextInventory) -> None:
         self.sheet = sheet
@@ -220,6 +212,8 @@ class _Walker:
         self.tables = _TableContexts(sheet, t)
         self.skip_tags = frozenset((t.deleted, t.moveFrom, MC_FALLBACK))
         self.paragraphs = 0
+        self._code_depth = 0
+        self._fields: list[bool] = []
         self._ppr_cache: dict[tuple[Any, ...], tuple[str | None, tuple[str, float]]] = {}
         self._contexts: dict[Any, tuple[str, Any] | None] = {}
         self._plans: dict[tuple[Any, ...], dict[tuple[Any, ...], _Plan]] = {}
@@ -294,150 +288,152 @@ class _Walker:
         return props
 
     def walk(self, root: etree._Element, part: Part, part_index: int) -> None:
-        t = self.t
-        sheet = self.sheet
-        inv = self.inv
-        skip_tags = self.skip_tags
-        tag_t, tag_rpr, tag_fld, tag_sym, tag_p = t.t, t.rPr, t.fldChar, t.sym, t.p
-        code_depth = 0  # open fields whose code (not result) we are in
-        fields: list[bool] = []  # per open field: True once past `separate`
+        """Count every paragraph of one part (the body, a header, a footnotes part …)."""
+        self._code_depth = 0  # open fields whose code (not result) we are in
+        self._fields = []  # per open field: True once past `separate`
         index = 0
-        plans = self._plans
         base_order = _KIND_ORDER.get(part.kind, 5) * 10_000_000 + part_index * 1_000_000
-        for p in root.iter(tag_p):
+        for p in root.iter(self.t.p):
             ctx = self._paragraph_context(p, part.kind)
             if ctx is None:
                 continue
             index += 1
-            area, table = ctx
-            ppr = None
-            for first in p:  # pPr is the first child when present
-                if first.tag == t.pPr:
-                    ppr = first
-                break
-            pstyle, line = self._paragraph_props(ppr, table)
-            par_chars: dict[float, int] = {}
-            par_total = 0
-            shown: list[str] = []  # the paragraph's counted text, for excerpts
-            pending: list[tuple[Place, str]] = []
-            place_key = (part_index, index)
-            order = base_order + index
-            # One lookup per run: the paragraph's context picks a table of run formattings → plan.
-            par_plans = plans.get((area, table, pstyle))
-            if par_plans is None:
-                par_plans = plans[(area, table, pstyle)] = {}
-
-            def make_place(
-                with_excerpt: bool,
-                _pending: list[tuple[Place, str]] = pending,
-                _i: int = index,
-                _o: int = order,
-            ) -> Place:
-                place = Place(part=part.label, paragraph=_i, order=_o)
-                if with_excerpt:
-                    _pending.append((place, ""))
-                return place
-
-            for r in p.iter(t.r):
-                parent = r.getparent()
-                if parent is not p:
-                    anc = parent
-                    nested = False
-                    while anc is not None and anc is not p:
-                        if anc.tag in skip_tags or anc.tag == tag_p:
-                            nested = True
-                            break
-                        anc = anc.getparent()
-                    if nested:
-                        continue
-                rpr = None
-                text = ""
-                syms: list[str] = []
-                for child in r:
-                    tag = child.tag
-                    if tag == tag_t:
-                        if code_depth == 0:
-                            value = child.text
-                            if value:
-                                text = text + value if text else value
-                    elif tag == tag_rpr:
-                        rpr = child
-                    elif tag == tag_fld:
-                        ftype = child.get(t.fldCharType)
-                        if ftype == "begin":
-                            fields.append(False)
-                            code_depth += 1
-                        elif ftype == "separate" and fields and not fields[-1]:
-                            fields[-1] = True
-                            code_depth -= 1
-                        elif ftype == "end" and fields and not fields.pop():
-                            code_depth -= 1
-                    elif tag == tag_sym and code_depth == 0:
-                        font = child.get(t.font)
-                        if font:
-                            syms.append(font)
-                if not text and not syms:
-                    continue
-                # One lookup per run: (area, table, style, direct properties) → plan.
-                sig = tuple([(c.tag, *c.items()) for c in rpr]) if rpr is not None else ()
-                plan = par_plans.get(sig)
-                if plan is None:
-                    plan = par_plans[sig] = _Plan(inv, area, sheet.run(table, pstyle, rpr))
-                if plan.vanish:
-                    continue
-                mark = len(pending)
-                for font in syms:
-                    inv.font(area, font, plan.size).add(1, place_key, make_place)
-                    par_total += 1
-                if text:
-                    shown.append(text)
-                    if plan.complex:
-                        n = len(_SPACE.sub("", text))
-                        if n:
-                            plan.cs.add(n, place_key, make_place)
-                            par_chars[plan.size_cs] = par_chars.get(plan.size_cs, 0) + n
-                    elif text.isascii():
-                        n = (
-                            len(text) - text.count(" ")
-                            if text.isprintable()
-                            else len(_ASCII_VISIBLE.findall(text))
-                        )
-                        if n:
-                            plan.ascii.add(n, place_key, make_place)
-                            par_chars[plan.size] = par_chars.get(plan.size, 0) + n
-                    elif plan.plain and _SPECIAL.search(text) is None:
-                        n = len(text) - text.count(" ") if text.isprintable() else len(_SPACE.sub("", text))
-                        if plan.same:
-                            if n:
-                                plan.hAnsi.add(n, place_key, make_place)
-                        else:
-                            n_ascii = len(_ASCII_VISIBLE.findall(text))
-                            if n_ascii:
-                                plan.ascii.add(n_ascii, place_key, make_place)
-                            if n > n_ascii:
-                                plan.hAnsi.add(n - n_ascii, place_key, make_place)
-                        if n:
-                            par_chars[plan.size] = par_chars.get(plan.size, 0) + n
-                    else:
-                        n = 0
-                        for (_, font, size), k in self._classify(text, plan.eff).items():
-                            inv.font(area, font, size).add(k, place_key, make_place)
-                            par_chars[size] = par_chars.get(size, 0) + k
-                            n += k
-                    par_total += n
-                for i in range(mark, len(pending)):
-                    pending[i] = (pending[i][0], text)
-            if par_total:
-                if len(par_chars) == 1:
-                    (size,) = par_chars
-                else:
-                    size = max(par_chars, key=par_chars.__getitem__) if par_chars else 12.0
-                inv.line(area, line[0], line[1], size).add(par_total, place_key, make_place)
-            if pending:
-                whole = "".join(shown)
-                for place, focus in pending:
-                    place.excerpt = excerpt(whole, focus)
+            self._paragraph(p, ctx, _Paragraph(part.label, (part_index, index), index, base_order + index))
         self.paragraphs += index
+
+    def _paragraph(self, p: etree._Element, ctx: tuple[str, Any], par: _Paragraph) -> None:
+        """Count one paragraph's runs by font and size, then its line spacing entry."""
+        t = self.t
+        inv = self.inv
+        area, table = ctx
+        ppr = None
+        for first in p:  # pPr is the first child when present
+            if first.tag == t.pPr:
+                ppr = first
+            break
+        pstyle, line = self._paragraph_props(ppr, table)
+        # One lookup per run: the paragraph's context picks a table of run formattings → plan.
+        par_plans = self._plans.get((area, table, pstyle))
+        if par_plans is None:
+            par_plans = self._plans[(area, table, pstyle)] = {}
+        pending = par.pending
+        for r in p.iter(t.r):
+            if r.getparent() is not p and self._nested(r, p):
+                continue
+            rpr, text, syms = self._run_content(r)
+            if not text and not syms:
+                continue
+            # One lookup per run: (area, table, style, direct properties) → plan.
+            sig = tuple([(c.tag, *c.items()) for c in rpr]) if rpr is not None else ()
+            plan = par_plans.get(sig)
+            if plan is None:
+                plan = par_plans[sig] = _Plan(inv, area, self.sheet.run(table, pstyle, rpr))
+            if plan.vanish:
+                continue
+            mark = len(pending)
+            for font in syms:
+                inv.font(area, font, plan.size).add(1, par.key, par.make_place)
+                par.total += 1
+            if text:
+                par.shown.append(text)
+                par.total += self._count(text, plan, area, par)
+            for i in range(mark, len(pending)):
+                pending[i] = (pending[i][0], text)
+        if par.total:
+            chars = par.chars
+            if len(chars) == 1:
+                (size,) = chars
+            else:
+                size = max(chars, key=chars.__getitem__) if chars else 12.0
+            inv.line(area, line[0], line[1], size).add(par.total, par.key, par.make_place)
+        if pending:
+            whole = "".join(par.shown)
+            for place, focus in pending:
+                place.excerpt = excerpt(whole, focus)
+
+    def _nested(self, r: etree._Element, p: etree._Element) -> bool:
+        """True when a run below the paragraph is not its own: in a nested paragraph (a text box),
+        deleted text, or the fallback copy of a drawing."""
+        skip_tags = self.skip_tags
+        tag_p = self.t.p
+        anc = r.getparent()
+        while anc is not None and anc is not p:
+            if anc.tag in skip_tags or anc.tag == tag_p:
+                return True
+            anc = anc.getparent()
+        return False
+
+    def _run_content(self, r: etree._Element) -> tuple[etree._Element | None, str, list[str]]:
+        """A run's direct properties, its shown text and its symbol fonts; follows the field
+        characters, so that a field's code is not counted and its result is."""
+        t = self.t
+        rpr = None
+        text = ""
+        syms: list[str] = []
+        for child in r:
+            tag = child.tag
+            if tag == t.t:
+                if self._code_depth == 0:
+                    value = child.text
+                    if value:
+                        text = text + value if text else value
+            elif tag == t.rPr:
+                rpr = child
+            elif tag == t.fldChar:
+                self._field_char(child.get(t.fldCharType))
+            elif tag == t.sym and self._code_depth == 0:
+                font = child.get(t.font)
+                if font:
+                    syms.append(font)
+        return rpr, text, syms
+
+    def _field_char(self, ftype: str | None) -> None:
+        fields = self._fields
+        if ftype == "begin":
+            fields.append(False)
+            self._code_depth += 1
+        elif ftype == "separate" and fields and not fields[-1]:
+            fields[-1] = True
+            self._code_depth -= 1
+        elif ftype == "end" and fields and not fields.pop():
+            self._code_depth -= 1
+
+    def _count(self, text: str, plan: _Plan, area: str, par: _Paragraph) -> int:
+        """Add a run's visible characters to the tallies of the font slots that draw them; returns
+        how many. Plain text (ASCII, or Latin/Cyrillic without a slot hint) is counted in bulk."""
+        key, make_place, chars = par.key, par.make_place, par.chars
+        if plan.complex:
+            n = len(_SPACE.sub("", text))
+            if n:
+                plan.cs.add(n, key, make_place)
+                chars[plan.size_cs] = chars.get(plan.size_cs, 0) + n
+            return n
+        if text.isascii():
+            n = len(text) - text.count(" ") if text.isprintable() else len(_ASCII_VISIBLE.findall(text))
+            if n:
+                plan.ascii.add(n, key, make_place)
+                chars[plan.size] = chars.get(plan.size, 0) + n
+            return n
+        if plan.plain and _SPECIAL.search(text) is None:
+            n = len(text) - text.count(" ") if text.isprintable() else len(_SPACE.sub("", text))
+            if plan.same:
+                if n:
+                    plan.hAnsi.add(n, key, make_place)
+            else:
+                n_ascii = len(_ASCII_VISIBLE.findall(text))
+                if n_ascii:
+                    plan.ascii.add(n_ascii, key, make_place)
+                if n > n_ascii:
+                    plan.hAnsi.add(n - n_ascii, key, make_place)
+            if n:
+                chars[plan.size] = chars.get(plan.size, 0) + n
+            return n
+        n = 0
+        for (_, font, size), k in self._classify(text, plan.eff).items():
+            self.inv.font(area, font, size).add(k, key, make_place)
+            chars[size] = chars.get(size, 0) + k
+            n += k
+        return n
 
     @staticmethod
     def _classify(text: str, eff: Effective) -> dict[tuple[str, str, float], int]:
@@ -454,32 +450,22 @@ class _Walker:
         return counts
 
 
-def read_text(zf: zipfile.ZipFile, main: etree._Element | None = None) -> TextInventory:
+def read_text(source: zipfile.ZipFile | DocxPackage, main: etree._Element | None = None) -> TextInventory:
     """The text inventory of an open DOCX package (`main` is the parsed main part, if at hand)."""
+    package = source if isinstance(source, DocxPackage) else DocxPackage(source, main)
     inv = TextInventory()
+    main = package.main
     if main is None:
-        main = _read(zf, MAIN_PART)
-        if main is None:
-            return inv
-    t = tags_for(main)
-    rels = _rels(zf, MAIN_PART)
-    by_type: dict[str, str] = {}
+        return inv
     parts: list[Part] = [Part(MAIN_PART, "body", None)]
-    for rtype, target in rels:
-        by_type.setdefault(rtype, target)
+    for rtype, target in package.rels(MAIN_PART):
         kind = _PART_KINDS.get(rtype)
-        if kind is not None and target in zf.NameToInfo:
+        if kind is not None and target in package.zf.NameToInfo:
             parts.append(Part(target, kind, kind))
-    sheet = StyleSheet(
-        t,
-        _read(zf, by_type.get("styles", "word/styles.xml")),
-        lambda: _read(zf, by_type.get("theme", "word/theme/theme1.xml")),
-        lambda: _read(zf, by_type.get("numbering")),
-    )
-    walker = _Walker(sheet, t, inv)
+    walker = _Walker(package.styles, package.tags, inv)
     parts.sort(key=lambda p: (_KIND_ORDER[p.kind], p.name))
     for i, part in enumerate(parts):
-        root = main if part.name == MAIN_PART else _read(zf, part.name)
+        root = main if part.name == MAIN_PART else package.read(part.name)
         if root is not None:
             walker.walk(root, part, i)
     return inv

@@ -1,8 +1,13 @@
-"""Optional text recognition of a scan page with the Tesseract binary (policy `[ocr]`).
+"""Text recognition with the Tesseract binary, for every check that reads a picture (policy `[ocr]`).
 
-The page is judged by the number of words recognised and by a low percentile of the word
-confidences (`ocr.low_percentile`), never by the mean alone: a page where a few headings are read
-well and the body is guessed has a fine mean and a poor low percentile.
+Two uses, one integration (the binary found once, run on one core, PNG in through a pipe):
+
+- the scan check (`recognise`): a band of each of the first scan pages; the page is judged by the
+  number of words recognised and by a low percentile of the word confidences
+  (`ocr.low_percentile`), never by the mean alone: a page where a few headings are read well and
+  the body is guessed has a fine mean and a poor low percentile;
+- the title of a scan for the filing checks (`read_top_lines`): the lines of the top of its first
+  page (`ocr.title_timeout_seconds`, `ocr.title_languages`).
 """
 
 from __future__ import annotations
@@ -36,8 +41,68 @@ class OcrResult:
         }
 
 
+# The title is read from this top share of the first page, brought to this width.
+TITLE_TOP_SHARE = 0.22
+TITLE_WIDTH = 800
+
+
+@dataclass(frozen=True)
+class Tesseract:
+    binary: str
+    languages: tuple[str, ...]  # the installed language models
+
+
 def tesseract_path() -> str | None:
     return shutil.which("tesseract")
+
+
+@cache
+def tesseract() -> Tesseract | None:
+    """The installed binary and its languages, asked once a process; None when it is missing or
+    does not answer."""
+    binary = tesseract_path()
+    if binary is None:
+        return None
+    try:
+        out = subprocess.run([binary, "--list-langs"], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    langs = tuple(ln.strip() for ln in (out.stdout + out.stderr).splitlines() if ln.strip() and " " not in ln)
+    return Tesseract(binary, langs)
+
+
+def _run(binary: str, image: Image.Image, args: list[str], timeout: float, check: bool) -> bytes:
+    """Tesseract on one image (PNG through a pipe), its stdout. One thread: the sandbox runs
+    several files side by side."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    completed = subprocess.run(
+        [binary, "stdin", "stdout", *args],
+        input=buffer.getvalue(),
+        capture_output=True,
+        timeout=timeout,
+        check=check,
+        env={**os.environ, "OMP_THREAD_LIMIT": "1"},
+    )
+    return completed.stdout
+
+
+def read_top_lines(image: Image.Image, policy: Ocr, found: Tesseract) -> list[str]:
+    """The lines Tesseract reads in the top of a page image (its title, for the filing checks);
+    [] when it fails or runs out of time. Only the policy's languages that are installed are
+    used (English when none is)."""
+    langs = [lang for lang in policy.title_languages if lang in found.languages] or ["eng"]
+    from PIL import ImageOps
+
+    top = image.crop((0, 0, image.width, max(1, int(image.height * TITLE_TOP_SHARE))))
+    top = ImageOps.grayscale(top)
+    if top.width > TITLE_WIDTH:
+        top = top.resize((TITLE_WIDTH, max(1, int(top.height * TITLE_WIDTH / top.width))))
+    try:
+        out = _run(found.binary, top, ["-l", "+".join(langs), "--psm", "4"], policy.title_timeout_seconds, False)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return out.decode("utf-8", "replace").splitlines()
 
 
 def installed_languages(binary: str) -> frozenset[str]:
@@ -58,7 +123,7 @@ def _languages(binary: str, tessdata: str | None) -> frozenset[str]:
 def ocr_unavailable_reason(policy: Policy, use: str = "title") -> str | None:
     """Why text recognition of scans cannot run under `policy`, or None when it can.
 
-    `use` is "title" (the title of a scanned document, `[filing]`: it runs with the policy's
+    `use` is "title" (the title of a scanned document, `[ocr] title_*`: it runs with the policy's
     languages that are installed) or "legibility" (scan pages, `[ocr]`: Tesseract needs every
     language named). The cause is "off" (the policy turns it off), "no_tesseract" (the binary
     is not on PATH) or "no_language" (its language data is missing).
@@ -68,9 +133,9 @@ def ocr_unavailable_reason(policy: Policy, use: str = "title") -> str | None:
             return "off"
         wanted = [lang for lang in policy.ocr.languages.split("+") if lang]
     else:
-        if policy.filing.ocr_timeout_seconds <= 0:
+        if policy.ocr.title_timeout_seconds <= 0:
             return "off"
-        wanted = list(policy.filing.ocr_languages)
+        wanted = list(policy.ocr.title_languages)
     binary = tesseract_path()
     if binary is None:
         return "no_tesseract"
@@ -104,14 +169,5 @@ def recognise(image: Image.Image, policy: Ocr, binary: str) -> OcrResult:
     top, bottom = (*policy.page_band, 1.0)[:2] if len(policy.page_band) >= 2 else (0.0, 1.0)
     if 0.0 <= top < bottom <= 1.0 and (top, bottom) != (0.0, 1.0):
         image = image.crop((0, round(image.height * top), image.width, round(image.height * bottom)))
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    completed = subprocess.run(
-        [binary, "stdin", "stdout", "-l", policy.languages, "--psm", "3", "tsv"],
-        input=buffer.getvalue(),
-        capture_output=True,
-        timeout=policy.timeout_seconds,
-        check=True,
-        env={**os.environ, "OMP_THREAD_LIMIT": "1"},
-    )
-    return parse_tsv(completed.stdout.decode("utf-8", "replace"), policy)
+    out = _run(binary, image, ["-l", policy.languages, "--psm", "3", "tsv"], policy.timeout_seconds, True)
+    return parse_tsv(out.decode("utf-8", "replace"), policy)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import ctypes
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from ..image.dpi import MM_PER_INCH, Resolution, match_paper
 from ..image.page import ScanContext, check_resolution, check_scan_page
 from ..image.raster import Raster, decode_jpeg
 from .content import Matrix, multiply
+from .document import PdfFile
 from .pages import page_kind
 
 _COVERAGE_GRID = 128
@@ -434,25 +435,42 @@ def _damaged_page(
 
 
 def check_scan_pages(
-    path: Path, policy: Policy, issues: Issues, visible_glyphs: Sequence[int | None] | None = None
+    source: Path | PdfFile,
+    policy: Policy,
+    issues: Issues,
+    visible_glyphs: Sequence[int | None] | None = None,
+    also: Callable[[pdfium.PdfPage, int], None] | None = None,
 ) -> list[PageInfo]:
-    """Survey every page; run the scan checks on scan pages (and mixed pages that are mostly picture)."""
+    """Survey every page; run the scan checks on scan pages (and mixed pages that are mostly picture).
+
+    `source` is the inspection's opened `PdfFile` (left open), or a path opened here and closed.
+    `also(page, index)` is called with each loaded page after its checks: another reader of the
+    pages (the outline) that then does not load them again."""
+    if isinstance(source, PdfFile):
+        return _check_pages(source, policy, issues, visible_glyphs, also)
+    with PdfFile(source) as pdf:
+        return _check_pages(pdf, policy, issues, visible_glyphs, also)
+
+
+def _check_pages(
+    pdf: PdfFile,
+    policy: Policy,
+    issues: Issues,
+    visible_glyphs: Sequence[int | None] | None,
+    also: Callable[[pdfium.PdfPage, int], None] | None,
+) -> list[PageInfo]:
     try:
-        pdf = pdfium.PdfDocument(str(path))
+        count = len(pdf.document)
     except pdfium.PdfiumError:
         return []  # the structure check has said why the file does not open
     ctx = ScanContext(policy, issues)
     pages: list[PageInfo] = []
-    try:
-        for index in range(len(pdf)):
-            # Each page is loaded once, for the survey and the checks.
-            page = pdf[index]
-            try:
-                pages.append(_check_one(page, index, policy, ctx, visible_glyphs))
-            finally:
-                page.close()
-    finally:
-        pdf.close()
+    for index in range(count):
+        # Each page is loaded once, for the survey, the checks and the other reader.
+        page = pdf.page(index)
+        pages.append(_check_one(page, index, policy, ctx, visible_glyphs))
+        if also is not None:
+            also(page, index)
     return pages
 
 

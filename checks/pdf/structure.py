@@ -26,6 +26,7 @@ from pypdf.errors import PyPdfError
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 from ..findings import Issues
+from .document import PdfFile
 
 _EOF_WINDOW = 4096
 # After the last end marker, any of these means an incremental update that was cut off.
@@ -79,15 +80,15 @@ def _cut_short(path: Path) -> bool:
             return _UNFINISHED.search(data, end) is not None
 
 
-def _open_in_viewer(path: Path, issues: Issues) -> bool:
+def _open_in_viewer(pdf: PdfFile, issues: Issues) -> bool:
     """Open the document and load every page with PDFium, as a viewer would.
 
     PDFium is the authority on whether the court's viewer opens the file without a password.
     Loading a page parses its content, so a page that inflates without end is met here,
-    inside the sandbox's bounds.
+    inside the sandbox's bounds. The document stays open for the checks that follow.
     """
     try:
-        document = pdfium.PdfDocument(str(path))
+        document = pdf.document
     except pdfium.PdfiumError as exc:
         if exc.err_code == pdfium_c.FPDF_ERR_PASSWORD:
             issues.add("file.encrypted", observed="user password", detail="@ui:enc_pdf_password")
@@ -96,27 +97,23 @@ def _open_in_viewer(path: Path, issues: Issues) -> bool:
         else:
             issues.add("file.corrupt", observed=str(exc)[:300], format="PDF", reason="@ui:bad_structure")
         return False
-    try:
-        pages = len(document)
-        if pages == 0:
-            issues.add("file.corrupt", observed="0 pages", format="PDF", reason="@ui:bad_no_pages")
+    pages = len(document)
+    if pages == 0:
+        issues.add("file.corrupt", observed="0 pages", format="PDF", reason="@ui:bad_no_pages")
+        return False
+    for index in range(pages):
+        try:
+            pdf.page(index)
+        except pdfium.PdfiumError as exc:
+            issues.add(
+                "file.corrupt",
+                location={"page": index + 1},
+                observed=str(exc)[:300],
+                format="PDF",
+                reason="@ui:bad_page",
+                page=index + 1,
+            )
             return False
-        for index in range(pages):
-            try:
-                page = document[index]
-            except pdfium.PdfiumError as exc:
-                issues.add(
-                    "file.corrupt",
-                    location={"page": index + 1},
-                    observed=str(exc)[:300],
-                    format="PDF",
-                    reason="@ui:bad_page",
-                    page=index + 1,
-                )
-                return False
-            page.close()
-    finally:
-        document.close()
     return True
 
 
@@ -129,12 +126,20 @@ def _content_not_encrypted(reader: pypdf.PdfReader) -> bool:
         return False
 
 
-def open_pdf(path: Path, issues: Issues) -> pypdf.PdfReader | None:
-    """Open the PDF, handle encryption; returns a readable reader or None (issue recorded)."""
+def open_pdf(pdf: PdfFile, issues: Issues) -> pypdf.PdfReader | None:
+    """Open the PDF, handle encryption; returns a readable reader (kept as `pdf.reader`) or None
+    (issue recorded)."""
+    reader = _open_pdf(pdf, issues)
+    pdf.reader = reader
+    return reader
+
+
+def _open_pdf(pdf: PdfFile, issues: Issues) -> pypdf.PdfReader | None:
+    path = pdf.path
     if _cut_short(path):
         issues.add("file.corrupt", observed="no %%EOF", format="PDF", reason="@ui:bad_cut_short")
         return None
-    if not _open_in_viewer(path, issues):
+    if not _open_in_viewer(pdf, issues):
         return None
     try:
         reader = pypdf.PdfReader(str(path), strict=False)

@@ -239,6 +239,73 @@ def _covered(index: int, matrix: Matrix, covers: list[tuple[int, Matrix]]) -> bo
     return False
 
 
+@dataclass(slots=True)
+class _Frame:
+    """How a page's user space maps to the page as displayed, and its header and footer bands."""
+
+    turned: bool  # displayed rotated (/Rotate): matrices are mapped, not only shifted
+    to_display: Matrix
+    dx: float
+    dy: float
+    height: float
+    top_band: float
+    bottom_band: float
+    band: float
+
+    @classmethod
+    def of(cls, page: Any, band: float) -> _Frame:
+        to_display, height = display_matrix(page)
+        return cls(
+            turned=to_display[:4] != (1.0, 0.0, 0.0, 1.0),
+            to_display=to_display,
+            dx=to_display[4],
+            dy=to_display[5],
+            height=height,
+            top_band=height - band,
+            bottom_band=band,
+            band=band,
+        )
+
+    def area(self, tag: str | None, y: float) -> str:
+        if tag is None:
+            return "header" if y >= self.top_band else "footer" if y <= self.bottom_band else "body"
+        return _part(tag, y, self.height, self.band)
+
+
+class _Lines:
+    """Baselines of a page's upright body text, for its line spacing, and the first lines' text."""
+
+    __slots__ = ("by_y", "quotes")
+
+    def __init__(self) -> None:
+        self.by_y: dict[float, list[float]] = {}  # baseline → [chars, size of its largest run, its chars]
+        self.quotes: dict[float, Combo] = {}  # the text of the first lines met, to quote one
+
+    def add(self, y: float, visible: int, size: float) -> Combo | None:
+        """Count a run on its baseline; returns the line's quote when it still wants the run's text."""
+        baseline = round(y, 1)
+        line = self.by_y.get(baseline)
+        if line is None:
+            self.by_y[baseline] = [visible, size, visible]
+        else:
+            line[0] += visible
+            if visible > line[2]:
+                line[1], line[2] = size, visible
+        quote = self.quotes.get(baseline)
+        if quote is None and len(self.quotes) < MAX_QUOTED_LINES:
+            quote = self.quotes[baseline] = Combo()
+        return quote if quote is not None and quote.quoted < EXCERPT_CHARS else None
+
+    def measure(self, out: PageText, single_em: float) -> None:
+        """The page's line spacing (the most frequent gap), when there are lines enough."""
+        if not self.by_y:
+            return
+        out.spacing, out.spacing_size = _line_spacing(self.by_y, single_em)
+        if out.spacing is not None:
+            out.spacing_chars = sum(int(v[0]) for v in self.by_y.values())
+            out.spacing_quote = self.quotes[max(self.quotes)] if self.quotes else None
+
+
 class _PageReader:
     """Turns a page's runs into a `PageText`."""
 
@@ -252,17 +319,9 @@ class _PageReader:
         content = scanner.scan_page(page)
         out.fallback_streams = content.fallback_streams
         out.errors = content.errors
-        to_display, height = display_matrix(page)
-        page_area = _page_area(page)
-        turned = to_display[:4] != (1.0, 0.0, 0.0, 1.0)
-        dx, dy = to_display[4], to_display[5]
-        combos = out.combos
-        lines: dict[float, list[float]] = {}
-        line_quotes: dict[float, Combo] = {}  # the text of the first lines met, to quote one
-        sizes = self.sizes
-        top_band = height - self.band
-        bottom_band = self.band
-        covers = _covers(content.covers, page_area)
+        frame = _Frame.of(page, self.band)
+        lines = _Lines()
+        covers = _covers(content.covers, _page_area(page))
         for index, (font, tf, matrix, mode, raw, tag, args) in enumerate(content.runs):
             visible = font.visible(raw)
             if not visible:
@@ -271,46 +330,51 @@ class _PageReader:
                 out.invisible += visible
                 continue
             out.visible += visible
-            m = multiply(matrix, to_display) if turned else matrix
-            key4 = (tf * font.scale, m[0], m[1], m[2], m[3])
-            size = sizes.get(key4)
-            if size is None:
-                size = sizes[key4] = snap_size(effective_size(key4[0], m))
-            y = m[5] if turned else m[5] + dy
-            if tag is None:
-                area = "header" if y >= top_band else "footer" if y <= bottom_band else "body"
-            else:
-                area = _part(tag, y, height, self.band)
-            key = (area, font.label, size)
-            combo = combos.get(key)
-            if combo is None:
-                combo = combos[key] = Combo()
-            combo.chars += visible
-            if combo.quoted < EXCERPT_CHARS:
-                em_matrix = (m[0] * tf, m[1] * tf, m[2] * tf, m[3] * tf, m[4], m[5])
-                combo.keep((font, raw, args, em_matrix, m[4] if turned else m[4] + dx, y), visible)
-            # Upright body text makes the lines whose spacing is measured.
-            if area == "body" and m[1] == 0 and m[2] == 0 and m[0] > 0 and m[3] > 0:
-                baseline = round(y, 1)
-                line = lines.get(baseline)
-                if line is None:
-                    lines[baseline] = [visible, size, visible]
-                else:
-                    line[0] += visible
-                    if visible > line[2]:
-                        line[1], line[2] = size, visible
-                quote = line_quotes.get(baseline)
-                if quote is None and len(line_quotes) < MAX_QUOTED_LINES:
-                    quote = line_quotes[baseline] = Combo()
-                if quote is not None and quote.quoted < EXCERPT_CHARS:
-                    em_matrix = (m[0] * tf, m[1] * tf, m[2] * tf, m[3] * tf, m[4], m[5])
-                    quote.keep((font, raw, args, em_matrix, m[4] if turned else m[4] + dx, y), visible)
-        if lines:
-            out.spacing, out.spacing_size = _line_spacing(lines, self.single_em)
-            if out.spacing is not None:
-                out.spacing_chars = sum(int(v[0]) for v in lines.values())
-                out.spacing_quote = line_quotes[max(line_quotes)] if line_quotes else None
+            self._count(out, frame, lines, font, tf, matrix, raw, tag, args, visible)
+        lines.measure(out, self.single_em)
         return out
+
+    def _count(
+        self,
+        out: PageText,
+        frame: _Frame,
+        lines: _Lines,
+        font: FontInfo,
+        tf: float,
+        matrix: Matrix,
+        raw: bytes,
+        tag: str | None,
+        args: Any,
+        visible: int,
+    ) -> None:
+        """One visible run: its characters to its (area, font, size), its first ones kept to
+        quote; upright body text to its baseline."""
+        turned = frame.turned
+        m = multiply(matrix, frame.to_display) if turned else matrix
+        key4 = (tf * font.scale, m[0], m[1], m[2], m[3])
+        size = self.sizes.get(key4)
+        if size is None:
+            size = self.sizes[key4] = snap_size(effective_size(key4[0], m))
+        y = m[5] if turned else m[5] + frame.dy
+        if tag is None:
+            area = "header" if y >= frame.top_band else "footer" if y <= frame.bottom_band else "body"
+        else:
+            area = frame.area(tag, y)
+        key = (area, font.label, size)
+        combo = out.combos.get(key)
+        if combo is None:
+            combo = out.combos[key] = Combo()
+        combo.chars += visible
+        quote = None
+        if area == "body" and m[1] == 0 and m[2] == 0 and m[0] > 0 and m[3] > 0:
+            quote = lines.add(y, visible, size)  # upright body text makes the measured lines
+        if combo.quoted < EXCERPT_CHARS or quote is not None:
+            em_matrix = (m[0] * tf, m[1] * tf, m[2] * tf, m[3] * tf, m[4], m[5])
+            run = (font, raw, args, em_matrix, m[4] if turned else m[4] + frame.dx, y)
+            if combo.quoted < EXCERPT_CHARS:
+                combo.keep(run, visible)
+            if quote is not None:
+                quote.keep(run, visible)
 
 
 def read_text_layer(reader: Any, policy: Policy) -> TextLayer:
