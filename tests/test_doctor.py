@@ -32,10 +32,10 @@ BIN = str(Path(sys.executable).parent)
 
 
 def _policy_file(tmp_path: Path, *, title_ocr: bool, scan_ocr: bool, title_languages: str = '["kaz"]') -> Path:
-    """The shipped policy with title OCR ([filing]) and scan OCR ([ocr]) turned on or off."""
+    """The shipped policy with title OCR and scan OCR (both in [ocr]) turned on or off."""
     text = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
-    text = re.sub(r"(?m)^ocr_timeout_seconds = .*$", f"ocr_timeout_seconds = {4.0 if title_ocr else 0.0}", text)
-    text = re.sub(r"(?m)^ocr_languages = .*$", f"ocr_languages = {title_languages}", text)
+    text = re.sub(r"(?m)^title_timeout_seconds = .*$", f"title_timeout_seconds = {4.0 if title_ocr else 0.0}", text)
+    text = re.sub(r"(?m)^title_languages = .*$", f"title_languages = {title_languages}", text)
     text = re.sub(r"(?m)^enabled = false$", f"enabled = {'true' if scan_ocr else 'false'}", text)
     path = tmp_path / "policy.toml"
     path.write_text(text, encoding="utf-8")
