@@ -115,6 +115,12 @@ class LegibilityModel(TypedDict):
     skew_degrees: float | None
     line_pitch_px: float | None
     blank: bool
+    paper_share: float
+    """share of the page whose local background is the paper (a photograph has little)"""
+    photograph: bool
+    """judged a photograph rather than a page of a document (scan.photograph)"""
+    paper_marks: int | None
+    """text-size marks on the paper part, counted only for pages with little paper"""
     text_size_pt: NotRequired[float]
     """body text size inferred from the line pitch, when there are lines"""
 

@@ -126,11 +126,15 @@ _OLD_LAYOUT_RUN = Path(__file__).resolve().parent / "data" / "old-layout-run"
 
 
 def _comparable(out: Path) -> list[str]:
+    """Each line's file, verdict and findings. The measurements (outline, pages) of a content
+    come from the version that checked it: a copy replays its content's record, so every copy
+    in a run carries its content's report."""
     kept = []
     for raw in (out / "results.jsonl").read_text(encoding="utf-8").splitlines():
         line = json.loads(raw)
-        line.pop("source", None)
-        kept.append(json.dumps(line, sort_keys=True, ensure_ascii=False))
+        report = line["report"]
+        judged = {k: report[k] for k in ("name", "sha256", "format", "verdict", "findings")}
+        kept.append(json.dumps([line["path"], judged], sort_keys=True, ensure_ascii=False))
     return sorted(kept)
 
 
