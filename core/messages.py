@@ -110,7 +110,7 @@ def _localise_number_text(text: str, lang: str) -> str:
 def _localise_places(text: str, lang: str) -> str:
     if lang == "en":
         return text  # "footer:3" is how English reports have always named it
-    return _PART_PLACE.sub(lambda m: ui("place_in_" + m.group(1), lang).format(number=m.group(2)), text)
+    return _PART_PLACE.sub(lambda m: f"{m.group(2)} ({ui('part_' + m.group(1), lang)})", text)
 
 
 def format_value(value: Any, kind: str, lang: str) -> str:

@@ -153,6 +153,25 @@ def placeholders(template: str) -> frozenset[str]:
     return frozenset(node.name for node in _walk(parse(template)))
 
 
+def shown(template: str) -> frozenset[str]:
+    """The parameters whose values a template writes out (a plural that only chooses a word,
+    `{places, plural, one {has} other {have}}`, writes none)."""
+
+    def written(nodes: tuple[Node, ...], current: str | None) -> set[str]:
+        out: set[str] = set()
+        for node in nodes:
+            if isinstance(node, Field):
+                out.add(node.name)
+            elif isinstance(node, Hash) and current is not None:
+                out.add(current)
+            elif isinstance(node, Plural):
+                for branch in node.branches.values():
+                    out |= written(branch, node.name)
+        return out
+
+    return frozenset(written(parse(template), None))
+
+
 def plurals(template: str) -> dict[str, frozenset[str]]:
     """The parameters a template selects plural forms on, with the categories it gives."""
     out: dict[str, frozenset[str]] = {}
