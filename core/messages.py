@@ -69,19 +69,23 @@ _PART_PLACE = re.compile(r"\b(header|footer|footnote|endnote):(\d+)")
 
 
 def _number(value: Any) -> int | Decimal | None:
-    """A parameter's numeric value (an integral one as int), or None for text such as "<0.1"."""
+    """A parameter's numeric value, or None for text such as "<0.1". A string keeps the decimals
+    it was written with ("20.0" stays one decimal: the check chose them); an integral float is
+    an int."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, float | Decimal | str):
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else Decimal(repr(value))
+    if isinstance(value, Decimal | str):
         try:
             number = Decimal(str(value).strip())
         except InvalidOperation:
             return None
         if not number.is_finite():
             return None
-        return int(number) if number == number.to_integral_value() else number
+        return int(number) if number.as_tuple().exponent == 0 else number
     return None
 
 
@@ -119,9 +123,14 @@ def format_value(value: Any, kind: str, lang: str) -> str:
         number = _number(value)
         if number is None:
             return _localise_number_text(str(value), lang)
-        # A count is an integer grouped as the language groups thousands; a number or a percent
-        # keeps its digits together (a page number, a pixel size) with the language's decimal mark.
-        return babel.numbers.format_decimal(number, locale=lang, group_separator=kind == "count")
+        # A count is grouped as the language groups thousands, from five digits on (as Russian
+        # typography does: "1617 знаков", "10 018 частей"); a number or a percent keeps its digits
+        # together (a page number, a pixel size). Both take the language's decimal mark.
+        grouped = kind == "count" and abs(number) >= 10_000
+        exponent = number.as_tuple().exponent if isinstance(number, Decimal) else 0
+        places = -exponent if isinstance(exponent, int) and not isinstance(value, float) else 0
+        pattern = "#,##0." + "0" * places if places else None  # None: CLDR's, at most 3 decimals
+        return babel.numbers.format_decimal(number, format=pattern, locale=lang, group_separator=grouped)
     if kind == "list":
         text = ", ".join(str(v) for v in value) if isinstance(value, list | tuple) else str(value)
         return _localise_places(text, lang)

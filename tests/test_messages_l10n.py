@@ -283,8 +283,10 @@ def test_the_checks_of_this_file_find_what_they_look_for() -> None:
 @pytest.mark.parametrize(
     ("lang", "value", "kind", "expected"),
     [
-        ("ru", 1234, "count", "1\u00a0234"),
-        ("en", 1234, "count", "1,234"),
+        ("ru", 12345, "count", "12\u00a0345"),
+        ("ru", 1617, "count", "1617"),
+        ("ru", "20.0", "number", "20,0"),
+        ("en", 12345, "count", "12,345"),
         ("kk", "2.7", "percent", "2,7"),
         ("ru", "<0.1", "percent", "<0,1"),
         ("en", 0.62293333, "number", "0.623"),
