@@ -126,7 +126,7 @@ def format_value(value: Any, kind: str, lang: str) -> str:
         # A count is grouped as the language groups thousands, from five digits on (as Russian
         # typography does: "1617 знаков", "10 018 частей"); a number or a percent keeps its digits
         # together (a page number, a pixel size). Both take the language's decimal mark.
-        grouped = kind == "count" and abs(number) >= 10_000
+        grouped = kind == "count" and abs(int(number)) >= 10_000
         exponent = number.as_tuple().exponent if isinstance(number, Decimal) else 0
         places = -exponent if isinstance(exponent, int) and not isinstance(value, float) else 0
         pattern = "#,##0." + "0" * places if places else None  # None: CLDR's, at most 3 decimals
