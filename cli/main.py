@@ -172,7 +172,7 @@ def _check(args: argparse.Namespace) -> int:
         raise UsageError("no files to check: give FILE... or --filing DIR")
     _warm_sandbox(policy)
     from .. import pipeline  # imported here so `courtdoc --help` and `rules` stay fast
-    from .render import print_filing
+    from .render import print_checked_as_one_filing, print_filing
 
     jobs = args.jobs or os.cpu_count() or 1
     show_progress = sys.stderr.isatty() and len(paths) > 3 and args.output == "text"
@@ -182,6 +182,9 @@ def _check(args: argparse.Namespace) -> int:
         sys.stdout.write(filing.to_json() + "\n")
     else:
         print_filing(filing, args.lang)
+        if len(paths) > 1 and not args.filing:
+            # Files named one by one may be unrelated documents: say they were judged together.
+            print_checked_as_one_filing(len(paths), args.lang)
     return EXIT_OK if filing.verdict == "accept" else EXIT_REJECTED
 
 

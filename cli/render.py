@@ -1,4 +1,4 @@
-"""Human-readable output for the CLI: a verdict table per file and the rules list, via rich.
+"""Human-readable output for the CLI: each file's verdict and findings, and the rules list, via rich.
 
 Colour is used only on a terminal; the same text is plain when piped.
 """
@@ -9,7 +9,9 @@ import json
 from typing import Any
 
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from ..core import messages
 from ..core.policy import Policy
@@ -19,54 +21,79 @@ from ..core.rules import rules_table
 _SEVERITY_STYLE = {"reject": "bold red", "warn": "yellow", "info": "cyan"}
 _VERDICT_STYLE = {"accept": "bold green", "reject": "bold red"}
 _LOCATION_KEYS = ("page", "paragraph", "sheet", "cell", "part")
+_PART_KINDS = ("header", "footer", "footnote", "endnote")
 
 
-def describe_location(location: dict[str, Any], lang: str) -> str:
-    parts = [
-        f"{messages.ui(k, lang)} {location[k]}" for k in _LOCATION_KEYS if location.get(k) not in (None, "")
-    ]
-    if location.get("excerpt"):
+def describe_location(location: dict[str, Any], lang: str, excerpt: bool = True) -> str:
+    parts = []
+    for key in _LOCATION_KEYS:
+        value = location.get(key)
+        if value in (None, ""):
+            continue
+        if key == "part" and value in _PART_KINDS:
+            value = messages.ui(f"part_{value}", lang)
+        parts.append(f"{messages.ui(key, lang)} {value}")
+    if excerpt and location.get("excerpt"):
         parts.append(f"«{location['excerpt']}»")
     return ", ".join(parts)
-
-
-def _finding_line(f: Finding, lang: str) -> str:
-    where = describe_location(f.location, lang)
-    style = _SEVERITY_STYLE.get(f.severity, "")
-    prefix = f"[{style}]{f.severity}[/] [dim]{f.rule}[/]"
-    return f"{prefix} {'(' + where + ') ' if where else ''}{_escape(f.message)}"
 
 
 def _escape(text: str) -> str:
     return text.replace("[", "\\[")
 
 
+def severity_word(severity: str, lang: str) -> str:
+    return messages.ui(f"severity_{severity}", lang)
+
+
+def _findings(findings: list[Finding], lang: str) -> Padding:
+    """Findings as a list under their file: the severity word, then where (and the rule id,
+    for anyone who looks it up) and the message in the full width of the terminal."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True, min_width=max(len(severity_word(s, lang)) for s in _SEVERITY_STYLE))
+    grid.add_column(ratio=1, overflow="fold")
+    for f in findings:
+        detail = Text()
+        where = describe_location(f.location, lang, excerpt=False)  # the message quotes it
+        detail.append(f"{where} · {f.rule}" if where else f.rule, style="dim")
+        detail.append("\n" + f.message)
+        grid.add_row(Text(severity_word(f.severity, lang), style=_SEVERITY_STYLE.get(f.severity, "")), detail)
+    return Padding(grid, (0, 0, 1, 2))
+
+
 def print_filing(filing: FilingReport, lang: str, console: Console | None = None) -> None:
+    """Per file a verdict line and its findings below it; then the filing's own findings, the
+    matching of declared documents and files, and the filing's verdict."""
     console = console or Console(highlight=False)
-    table = Table(show_lines=True)
-    table.add_column(messages.ui("file", lang), overflow="fold", max_width=40)
-    table.add_column(messages.ui("format", lang))
-    table.add_column(messages.ui("verdict", lang))
-    table.add_column(messages.ui("description", lang), overflow="fold")
     for report in filing.files:
-        lines = [_finding_line(f, lang) for f in report.findings] or [
-            f"[dim]{messages.ui('no_findings', lang)}[/]"
-        ]
-        table.add_row(
-            _escape(report.name),
-            report.format or "-",
-            f"[{_VERDICT_STYLE[report.verdict]}]{messages.ui(report.verdict, lang)}[/]",
-            "\n".join(lines),
+        console.print(
+            Text.assemble(
+                (report.name, "bold"),
+                " · ",
+                (report.format or "-").upper(),
+                " · ",
+                (messages.ui(report.verdict, lang), _VERDICT_STYLE[report.verdict]),
+            )
         )
-    console.print(table)
+        if report.findings:
+            console.print(_findings(report.findings, lang))
+        else:
+            console.print(Padding(Text(messages.ui("no_findings", lang), style="dim"), (0, 0, 1, 2)))
+    if filing.findings:
+        console.print(Text(messages.ui("filing_findings", lang), style="bold"))
+        console.print(_findings(filing.findings, lang))
     print_matching(filing, lang, console)
-    for f in filing.findings:
-        console.print(_finding_line(f, lang))
     verdict = filing.verdict
+    policy = messages.phrase("policy_named", lang, id=filing.policy["id"], version=filing.policy["version"])
     console.print(
-        f"{messages.ui('filing', lang)}: [{_VERDICT_STYLE[verdict]}]{messages.ui(verdict, lang)}[/]"
-        f"  [dim](policy {filing.policy['id']} {filing.policy['version']})[/]"
+        Text.assemble((messages.ui(f"filing_{verdict}", lang), _VERDICT_STYLE[verdict]), "  ", (f"({policy})", "dim"))
     )
+
+
+def print_checked_as_one_filing(files: int, lang: str) -> None:
+    """Several files given on the command line are one filing: say so, and how to check each alone."""
+    text = messages.phrase("checked_as_one_filing", lang, {"files": "count"}, files=files)
+    Console(highlight=False).print(Text(text, style="dim"))
 
 
 def print_matching(filing: FilingReport, lang: str, console: Console) -> None:
@@ -79,14 +106,14 @@ def print_matching(filing: FilingReport, lang: str, console: Console) -> None:
     table.add_column(messages.ui("declared_document", lang), overflow="fold", max_width=40)
     table.add_column(messages.ui("pages", lang), justify="right")
     table.add_column(messages.ui("file", lang), overflow="fold", max_width=40)
-    table.add_column(messages.ui("pages", lang), justify="right")
+    table.add_column(messages.ui("file_pages", lang), justify="right")
     table.add_column(messages.ui("score", lang), justify="right")
     for row in filing.matching:
         title = (
             _escape(row["title"]) if row.get("title") else f"[yellow]{messages.ui('not_declared', lang)}[/]"
         )
         file = _escape(row["file"]) if row.get("file") else f"[yellow]{messages.ui('no_file', lang)}[/]"
-        score = f"{row['score']:.2f}" if row.get("score") is not None else "-"
+        score = messages.decimal(row["score"], lang, digits=2) if row.get("score") is not None else "-"
         table.add_row(
             messages.ui(f"list_{row.get('list')}_short", lang),
             str(row.get("number") or "-"),
@@ -113,6 +140,9 @@ def print_rules(policy: Policy, lang: str, output: str) -> None:
     for row in rows:
         style = _SEVERITY_STYLE.get(row["severity"], "dim")
         table.add_row(
-            row["rule"], f"[{style}]{row['severity']}[/]", str(row["requirement"]), _escape(row["description"])
+            row["rule"],
+            f"[{style}]{severity_word(row['severity'], lang)}[/]",
+            str(row["requirement"]),
+            _escape(row["description"]),
         )
     console.print(table)

@@ -10,7 +10,6 @@ docs/rules.md (`python -m courtdoc.core.rules > docs/rules.md`).
 from __future__ import annotations
 
 import re
-import string
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,15 +17,22 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import msgformat
+
 if TYPE_CHECKING:
     from .policy import Policy
 
 LANGS: tuple[str, ...] = ("kk", "ru", "en")
 DEFAULT_SEVERITIES: tuple[str, ...] = ("reject", "warn", "info")
-# The types a message parameter may have; they say how a value is to be written for a reader
-# (a count takes a plural form, a percent a locale's decimal mark, a ui-phrase is "@ui:KEY").
+# The types a message parameter may have; they say how a value is written for a reader
+# (core/messages.py, with the language's CLDR data): a count is an integer with the language's
+# digit grouping, a number and a percent a decimal with the language's decimal mark (the text
+# writes the "%"), a list is items joined by ", ", a ui-phrase is "@ui:KEY", text is as given.
 # A list may arrive already joined into one string, or as a list of "@ui:KEY" phrases.
 PARAM_TYPES: tuple[str, ...] = ("text", "count", "number", "percent", "list", "ui-phrase")
+# The types a message may select plural forms on ({name, plural, …}, core/msgformat.py).
+NUMERIC_TYPES: frozenset[str] = frozenset({"count", "number", "percent"})
+PLURAL_TYPES: frozenset[str] = NUMERIC_TYPES | {"list"}
 REGISTRY_PATH = Path(__file__).parent / "data" / "rules.toml"
 
 # The requirements of the court's published list (../shared/RULES.md, numbered as there), and
@@ -93,8 +99,32 @@ class Registry:
 
 
 def placeholders(template: str) -> frozenset[str]:
-    """The {names} a message template fills in (str.format syntax)."""
-    return frozenset(name for _, name, _, _ in string.Formatter().parse(template) if name is not None)
+    """The {names} a message template fills in (core/msgformat.py syntax)."""
+    return msgformat.placeholders(template)
+
+
+@cache
+def plural_categories(lang: str) -> frozenset[str]:
+    """The plural categories a language's numbers take (CLDR), `other` included."""
+    from babel import Locale
+
+    return frozenset(Locale.parse(lang).plural_form.tags) | {"other"}
+
+
+def plural_problems(template: str, lang: str, types: Mapping[str, str]) -> list[str]:
+    """What is wrong with a template's plural selections: a parameter of a type that has no
+    plural, or a category of the language missing (a list needs only `one` and `other`)."""
+    problems = []
+    for name, given in msgformat.plurals(template).items():
+        kind = types.get(name, "text")
+        if kind not in PLURAL_TYPES:
+            problems.append(f"{{{name}, plural}}: a {kind} parameter has no plural")
+            continue
+        needed = plural_categories(lang) if kind in NUMERIC_TYPES else frozenset({"one", "other"})
+        missing = sorted(needed - given)
+        if missing:
+            problems.append(f"{{{name}, plural}}: {', '.join(missing)} missing")
+    return problems
 
 
 def _langs(value: Any, where: str) -> dict[str, str]:
@@ -146,6 +176,8 @@ def _rule(rule_id: str, entry: Any) -> Rule:
         for name in sorted(names):
             if name not in params:
                 raise RegistryError(f"{rule_id}.text.{lang}: {{{name}}} is not a declared param")
+        for problem in plural_problems(template, lang, params):
+            raise RegistryError(f"{rule_id}.text.{lang}: {problem}")
     return Rule(rule_id, entry["severity"], requirement, dict(params), RuleDoc(**doc), title, text)
 
 

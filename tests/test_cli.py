@@ -110,8 +110,8 @@ def test_json_report_has_the_public_shape(capsys, generated: dict[str, Path], fi
     ("lang", "verdict_word", "phrase"),
     [
         ("en", "rejected", "needs a password to open"),
-        ("ru", "отклонён", "открывается только с паролем"),
-        ("kk", "қабылданбады", "тек құпиясөзбен ашылады"),
+        ("ru", "Заявление отклонено", "открывается только с паролем"),
+        ("kk", "Өтініш қабылданбады", "тек құпиясөзбен ашылады"),
     ],
 )
 def test_languages(

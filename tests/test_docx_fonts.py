@@ -212,7 +212,7 @@ def test_deviations_named_with_place_and_figures(text_docs: dict[str, Path]) -> 
     findings = render_findings(issues, policy, "ru")
     assert {f.severity for f in findings} == {"reject"}
     text = next(f.message for f in findings if f.rule == "font.family")
-    assert "Arial 16" in text and "Times New Roman 14" in text and "абзацы 1" in text
+    assert "Arial 16" in text and "Times New Roman 14" in text and "абзац 1)" in text
     kk = render_findings(issues, policy, "kk")[0].message
     assert "Times New Roman" in kk and "{" not in kk
 

@@ -189,8 +189,8 @@ def test_arial_12_rejected_with_page_and_excerpt(pdfs: dict[str, Path]) -> None:
     assert (issue.params["font"], issue.params["size"], issue.params["share"]) == ("Arial", "12", "100")
     text = messages.render(issue.rule, "ru", issue.params)
     assert "стр. 1" in text and "Arial 12 пт" in text and "Times New Roman 14 пт" in text
-    assert "pages 1" in messages.render(issue.rule, "en", issue.params)
-    assert "беттер: 1" in messages.render(issue.rule, "kk", issue.params)
+    assert "page 1)" in messages.render(issue.rule, "en", issue.params)
+    assert "1-бет)" in messages.render(issue.rule, "kk", issue.params)
 
 
 def test_family_and_size_are_separate_rules(pdfs: dict[str, Path]) -> None:
@@ -280,7 +280,7 @@ def test_line_spacing_from_baselines(pdfs: dict[str, Path], key: str, lines: str
     (issue,) = judged(pdfs[key])
     assert issue.rule == "spacing.line" and issue.params["lines"] == lines
     assert issue.location["page"] == 1
-    assert messages.render(issue.rule, "en", issue.params).startswith("Pages 1 (")
+    assert messages.render(issue.rule, "en", issue.params).startswith("Page 1 (")
     assert default_policy().severity("spacing.line") == "warn"
 
 

@@ -152,7 +152,10 @@ def _run_ocr(
             return result.as_dict()
     if not ctx.ocr_not_run_said:
         ctx.ocr_not_run_said = True
-        ctx.issues.add("scan.ocr_not_run", location=location, observed=reason, reason=reason)
+        phrase = {"tesseract is not installed": "@ui:ocr_no_tesseract", "no page image": "@ui:ocr_no_image"}
+        ctx.issues.add(
+            "scan.ocr_not_run", location=location, observed=reason, reason=phrase.get(reason, "@ui:ocr_failed")
+        )
     return {"run": False, "reason": reason}
 
 
