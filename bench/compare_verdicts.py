@@ -6,7 +6,8 @@ document checked by each tree, then the reports compared.
 A tree is a checkout of the repository (the root is the `courtdoc` package); each is imported in
 its own process through a folder holding a `courtdoc` link to it, so two layouts of the code can
 be compared in one run. Prints the files whose reports differ, the verdicts and rule ids that
-changed, and writes both JSONL files to --out. Timing fields are left out of the comparison.
+changed, and writes both JSONL files to --out. Timing fields are left out of the comparison; each tree runs `courtdoc check` over all the files at
+once, as a person would.
 """
 
 from __future__ import annotations
@@ -23,27 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
 _VOLATILE = {"elapsed_ms", "checked_at", "duration_ms", "timings"}
 
-_DRIVER = r"""
-import json, sys
-from pathlib import Path
-try:
-    from courtdoc.core.policy import load_policy
-    from courtdoc.engine.sandbox import shared_pool
-except ImportError:  # the flat layout of earlier versions
-    from courtdoc.policy import load_policy
-    from courtdoc.sandbox import shared_pool
-from courtdoc import pipeline
-policy = load_policy()
-pool = shared_pool(policy.sandbox.memory_limit_mb, policy.sandbox.recycle_rss_mb, 2)
-lang = sys.argv[1]
-for raw in sys.stdin:
-    path = raw.rstrip("\n")
-    try:
-        report = pipeline.validate_file(path, policy, lang=lang, pool=pool).to_dict()
-    except Exception as exc:
-        report = {"crash": f"{type(exc).__name__}: {exc}"}
-    print(json.dumps({"path": path, "report": report}, ensure_ascii=False), flush=True)
-"""
 
 
 def inputs() -> list[Path]:
@@ -65,25 +45,24 @@ def _strip(value: object) -> object:
 
 
 def run_tree(tree: Path, files: list[Path], lang: str) -> dict[str, dict[str, object]]:
+    """Each file's report from one `courtdoc check --format json` of all of them (the files are
+    judged as one filing too, which adds filing findings beside the file reports, not in them)."""
     with tempfile.TemporaryDirectory() as link_dir:
         os.symlink(tree.resolve(), Path(link_dir) / "courtdoc")
         env = {**os.environ, "PYTHONPATH": link_dir}
         proc = subprocess.run(
-            [sys.executable, "-c", _DRIVER, lang],
-            input="".join(f"{p}\n" for p in files),
+            [sys.executable, "-m", "courtdoc.cli", "check", "--format", "json", "--lang", lang,
+             "--jobs", "2", *map(str, files)],
             capture_output=True,
             text=True,
             env=env,
             cwd=link_dir,
             check=False,
         )
-    if proc.returncode != 0:
+    if proc.returncode not in (0, 1):
         sys.exit(f"{tree}: {proc.stderr[-2000:]}")
-    out = {}
-    for line in proc.stdout.splitlines():
-        item = json.loads(line)
-        out[item["path"]] = item["report"]
-    return out
+    reports = json.loads(proc.stdout)["files"]
+    return {str(path): report for path, report in zip(files, reports, strict=True)}
 
 
 def _rules(report: dict[str, object]) -> list[str]:
