@@ -47,7 +47,9 @@ def _strings() -> dict[str, dict[str, str]]:
 def text(key: str, lang: str, **params: Any) -> str:
     """A string of the page in `lang` (kk, ru or en), its {placeholders} filled."""
     entry = _strings()[key]
-    return (entry.get(lang) or entry["en"]).format(**params)
+    # Whole numbers are counts (CLDR plurals, grouped digits); the rest is text.
+    types = {k: "count" for k, v in params.items() if isinstance(v, int) and not isinstance(v, bool)}
+    return messages.fill(entry.get(lang) or entry["en"], lang, params, types, f"report_html.{key}")
 
 
 # --- charts ---------------------------------------------------------------------------------------
