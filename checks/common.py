@@ -102,6 +102,11 @@ def check_name(filename: str, policy: Policy, issues: Issues) -> None:
     issues.add("name.generic", observed=filename, name=filename)
 
 
+def allowed_formats(policy: Policy) -> frozenset[str]:
+    """The content formats the court takes under any allowed extension."""
+    return frozenset(fmt for formats in policy.limits.extension_formats.values() for fmt in formats)
+
+
 def check_content_type(ext: str, sniffed: Sniffed, policy: Policy, issues: Issues) -> bool:
     """The bytes must be the format the extension names; returns True when they are."""
     if sniffed.format in policy.limits.extension_formats.get(ext, []):

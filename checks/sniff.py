@@ -81,6 +81,19 @@ TRANSLATED_FORMATS = frozenset(
 )
 
 
+# Macro-enabled and template variants are the same markup as the format they vary: a DOCM is
+# read as a DOCX, an XLSM as an XLSX (never run: only their XML is parsed), so a variant named
+# as the allowed format is refused for the mismatch and still checked for everything else.
+READ_AS: dict[str, str] = {
+    "docm": "docx",
+    "dotx": "docx",
+    "dotm": "docx",
+    "xlsm": "xlsx",
+    "xltx": "xlsx",
+    "xltm": "xlsx",
+}
+
+
 @dataclass(frozen=True)
 class Sniffed:
     format: str
@@ -90,6 +103,11 @@ class Sniffed:
     @property
     def display(self) -> str:
         return FORMAT_NAMES.get(self.format, self.format)
+
+    @property
+    def reader(self) -> str:
+        """The format whose checks can read this content (itself, or the format a variant is of)."""
+        return READ_AS.get(self.format, self.format)
 
     @property
     def phrase(self) -> str:

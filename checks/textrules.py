@@ -6,10 +6,15 @@ first places each combination occurs. The rules here judge the inventory against
 
 * a combination is *deviating* when its family is not the required one (aliases count as the
   family, metric clones are judged separately) or its size is off by more than the tolerance;
+  it is reported under every rule it breaks: a text in Cambria 12 pt gets a `font.family`
+  finding (set the font) and a `font.size` finding (set the size), so a filer who follows every
+  message gets a conforming document in one round;
 * parts listed in `fonts.exempt_parts` / `spacing.exempt_parts` are not judged;
-* when the deviating characters are at most `max_deviating_share` of the judged characters
-  nothing is reported (a smaller table or caption is allowed); otherwise every deviating
-  combination becomes one finding naming its first place, an excerpt, and the other places.
+* when the deviating characters are more than `max_deviating_share` of the judged characters,
+  every deviating combination becomes a finding (per rule it breaks) naming its first place, an
+  excerpt, and the other places; when they are at most that share (a smaller table or caption
+  is allowed) each becomes a `font.minor_deviation` finding with the same detail, which does
+  not refuse the document by default.
 
 Only whitespace-free characters are counted: a space has no visible font.
 """
@@ -191,46 +196,63 @@ def _merge_by(
     return merged, total
 
 
+def _broken(verdict: str, size_ok: bool) -> tuple[str, ...]:
+    """The font rules a combination breaks: its family, its size, or both."""
+    return (("font.family",) if verdict == "other" else ()) + (() if size_ok else ("font.size",))
+
+
 def judge_fonts(inv: TextInventory, policy: Policy, issues: Issues, *, spreadsheet: bool = False) -> None:
-    """font.family / font.clone / font.size findings (or font.spreadsheet for a workbook)."""
+    """font.family / font.size (each deviation under every rule it breaks), font.clone, and
+    font.minor_deviation for deviations within the allowance; font.spreadsheet for a workbook."""
     fonts = policy.fonts
     judge = FontJudge.from_policy(fonts)
     combos, total = _merge_by(inv.fonts, set(fonts.exempt_parts), lambda k: (k[1], k[2]))
     if total == 0:
         return
-    deviating: list[tuple[str, str, float | None, Tally]] = []
-    clones: list[tuple[str, str, float | None, Tally]] = []
+    deviating: list[tuple[tuple[str, ...], str, float | None, Tally]] = []
+    clones: list[tuple[tuple[str, ...], str, float | None, Tally]] = []
     for (name, size), tally in combos.items():
         verdict = judge.verdict(name)
         size_ok = size is not None and abs(size - fonts.size_pt) <= fonts.size_tolerance_pt + _TOLERANCE_EPS
-        if verdict == "other":
-            deviating.append(("font.family", name, size, tally))
-        elif not size_ok:
-            deviating.append(("font.size", name, size, tally))
-        elif verdict == "clone":
-            clones.append(("font.clone", name, size, tally))
+        broken = _broken(verdict, size_ok)
+        if broken:
+            deviating.append((broken, name, size, tally))
+        if verdict == "clone":
+            clones.append((("font.clone",), name, size, tally))
     limit = fonts.max_deviating_share * total
-    for group in (deviating, clones):
-        if sum(t.chars for *_, t in group) <= limit:
+    deviating_chars = sum(t.chars for *_, t in deviating)
+    reported = deviating_chars > limit
+    if spreadsheet:
+        # One rule for a workbook, whose message sets family and size at once.
+        deviating = [(("font.spreadsheet",), name, size, t) for _, name, size, t in deviating]
+    elif not reported:
+        # Within the allowance: each deviation said at its own rule, which accepts by default.
+        deviating = [(("font.minor_deviation",), name, size, t) for _, name, size, t in deviating]
+        reported = True
+    for group, shown in ((deviating, reported), (clones, sum(t.chars for *_, t in clones) > limit)):
+        if not shown:
             continue
-        for rule, name, size, tally in sorted(group, key=lambda g: -g[3].chars):
-            issues.add(
-                "font.spreadsheet" if spreadsheet else rule,
-                location=_first(tally).location(),
-                observed={
-                    "font": name,
-                    "size_pt": size,
-                    "chars": tally.chars,
-                    "places": [p.location() for p in tally.places],
-                },
-                expected={"font": fonts.family, "size_pt": fonts.size_pt},
-                font=name,
-                size=_fmt(size),
-                **_tally_params(tally, total),
-                family=fonts.family,
-                required_size=_fmt(fonts.size_pt),
-                tolerance=_fmt(fonts.size_tolerance_pt),
-            )
+        for rules, name, size, tally in sorted(group, key=lambda g: -g[3].chars):
+            for rule in rules:
+                issues.add(
+                    rule,
+                    location=_first(tally).location(),
+                    observed={
+                        "font": name,
+                        "size_pt": size,
+                        "chars": tally.chars,
+                        "places": [p.location() for p in tally.places],
+                    },
+                    expected={"font": fonts.family, "size_pt": fonts.size_pt},
+                    font=name,
+                    size=_fmt(size),
+                    **_tally_params(tally, total),
+                    family=fonts.family,
+                    required_size=_fmt(fonts.size_pt),
+                    tolerance=_fmt(fonts.size_tolerance_pt),
+                    allowance=_fmt(100.0 * fonts.max_deviating_share),
+                    deviating=_share(deviating_chars, total),
+                )
 
 
 def line_multiple(rule: str, value: float, size: float, single_line_em: float) -> float:

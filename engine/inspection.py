@@ -10,6 +10,12 @@ read by the structure, text, scan and outline checks in turn; a DOCX package is 
 its parts and styles parsed once (`docx.package.DocxPackage`) for the text checks and the
 outline. An inspector returns what it opened (`Opened`), and it is closed once the outline is
 read; the scan checks' pass over a PDF's pages also reads them for the outline.
+
+A filer learns everything wrong with a file in one round, so a refusal stops the checks only
+when the file cannot or must not be read: an archive bomb, an encrypted or damaged file, a
+format the court does not take. A file with active content (macros, embedded objects) is still
+read for its text, and a file renamed to another allowed extension (a DOCX named .doc, a JPEG
+named .pdf, a DOCM named .docx) is refused for the mismatch and checked as what it really is.
 """
 
 from __future__ import annotations
@@ -107,9 +113,9 @@ def _inspect_doc(path: Path, policy: Policy, result: Inspection, stack: ExitStac
     if ole is None:
         return
     ole.close()
-    if any(issue.rule == "file.active_content" for issue in result.issues):
-        return  # refused for its macros or objects; such a file is not handed to LibreOffice
-    # The text is checked on a .docx that LibreOffice makes from it; never a silent pass.
+    # The text is checked on a .docx that LibreOffice makes from it; never a silent pass. A
+    # document with macros or objects (already refused for them) is converted too: LibreOffice
+    # runs no unsigned macro (its default security level), and the conversion is bounded.
     soffice = doc_convert.find_soffice()
     if soffice is None:
         result.issues.add(
@@ -155,14 +161,15 @@ _INSPECTORS: dict[str, _Inspector] = {
 }
 
 
-def _content_matches(ext: str, sniffed: Sniffed, policy: Policy, issues: Issues) -> bool:
+def _reader(ext: str, sniffed: Sniffed, policy: Policy, issues: Issues) -> str | None:
+    """The format whose checks read the file, or None when it must not be read further."""
     # A password-protected DOCX/XLSX is an OLE "EncryptedPackage": say it is encrypted, which
     # is what the filer can fix, rather than that it is the wrong format.
     if sniffed.format == "ole-encrypted" and ext in ("docx", "xlsx"):
         issues.add(
             "file.encrypted", observed="EncryptedPackage", detail="@ui:enc_ooxml_password", kind=ext.upper()
         )
-        return False
+        return None
     if sniffed.detail.startswith("broken:") and sniffed.format in ("zip", "ole"):
         expected = policy.limits.extension_formats.get(ext, [])
         if any(fmt in ("docx", "xlsx", "doc") for fmt in expected):
@@ -175,8 +182,17 @@ def _content_matches(ext: str, sniffed: Sniffed, policy: Policy, issues: Issues)
                 reason="@ui:bad_part" if sniffed.part else "@ui:bad_package",
                 **where,
             )
-            return False
-    return common.check_content_type(ext, sniffed, policy, issues)
+            return None
+    if common.check_content_type(ext, sniffed, policy, issues):
+        return sniffed.reader
+    # Refused for the mismatch; content of a format the court takes is checked as what it is.
+    if sniffed.reader in _INSPECTORS and sniffed.reader in common.allowed_formats(policy):
+        return sniffed.reader
+    return None
+
+
+# Refusals that leave the file readable: its other checks and its outline still run.
+_READABLE_REFUSALS = frozenset({"file.active_content", "file.content_mismatch"})
 
 
 def _outline(
@@ -184,8 +200,11 @@ def _outline(
 ) -> dict[str, Any] | None:
     """The document's outline for the filing checks, from the file as the checks opened it;
     never fails the file. A file already refused as a file (damaged, encrypted, hostile, not its
-    format) is not read further."""
-    if any(i.rule.startswith("file.") and policy.rules.get(i.rule) == "reject" for i in result.issues):
+    format) is not read further; one refused only for active content or its extension is."""
+    if any(
+        i.rule.startswith("file.") and i.rule not in _READABLE_REFUSALS and policy.rules.get(i.rule) == "reject"
+        for i in result.issues
+    ):
         return None
     try:
         opened = opened or Opened()
@@ -201,10 +220,11 @@ def inspect(path: Path, ext: str, policy: Policy) -> Inspection:
     """Sniff the content and run the format's checkers in order. Runs inside the sandbox."""
     sniffed = sniff(path)
     result = Inspection(format=sniffed.format if sniffed.format in _INSPECTORS else None)
-    if not _content_matches(ext, sniffed, policy, result.issues):
+    reader = _reader(ext, sniffed, policy, result.issues)
+    if reader is None:
         return result
-    inspector = _INSPECTORS.get(sniffed.format)
+    inspector = _INSPECTORS.get(reader)
     with ExitStack() as stack:
         opened = inspector(path, policy, result, stack) if inspector is not None else None
-        result.outline = _outline(path, sniffed.format, policy, result, opened)
+        result.outline = _outline(path, reader, policy, result, opened)
     return result

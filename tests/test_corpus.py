@@ -86,7 +86,7 @@ JUDGED: dict[str, set[str]] = {
     "apache-poi/invalid.xlsx": {"file.corrupt"},
     "apache-poi/truncated62886.docx": {"file.corrupt"},
     "apache-poi/clusterfuzz-testcase-minimized-POIXWPFFuzzer-6733884933668864.docx": {"file.corrupt"},
-    "apache-poi/stress002.xlsx": {"file.content_mismatch"},
+    "apache-poi/stress002.xlsx": {"file.content_mismatch", "file.active_content"},  # an XLSM, read as one
     "apache-poi/WithEmbeded.xlsx": {"file.active_content"},
     "apache-poi/WordWithAttachments.docx": {"file.active_content"},
     "apache-poi/drawing.docx": {"file.active_content"},
@@ -121,7 +121,7 @@ JUDGED: dict[str, set[str]] = {
     "oletools/issue_251.rtf": {"file.extension_not_allowed"},
     "oletools/empty": {"file.empty", "file.no_extension"},
     # Derived: renamed, truncated, emptied
-    "derived/45690.docx": {"file.content_mismatch", "name.generic"},
+    "derived/45690.docx": {"file.content_mismatch", "file.active_content", "name.generic"},  # a DOCM
     "derived/LinnSequencer.pdf": {"file.content_mismatch"},
     "derived/smile.jpeg": {"file.content_mismatch"},
     "derived/source.docx": {"file.content_mismatch"},

@@ -188,10 +188,12 @@ def test_exempt_parts_are_not_judged(text_docs: dict[str, Path]) -> None:
     strict = dataclasses.replace(strict, fonts=dataclasses.replace(strict.fonts, exempt_parts=[]))
     fonts_all = {i.params["font"] for i in judged(text_docs["constructs"], strict) if i.rule == "font.family"}
     assert {"Century Gothic", "Lucida Console"} <= fonts_all
-    (footnote,) = [
+    footnote = [
         i for i in judged(text_docs["constructs"], strict) if i.params.get("font") == "Lucida Console"
     ]
-    assert footnote.location["part"] == "footnote"
+    # Lucida Console 10 pt breaks both rules: a finding for each, at the same place.
+    assert sorted(i.rule for i in footnote) == ["font.family", "font.size"]
+    assert {i.location["part"] for i in footnote} == {"footnote"}
 
 
 # --- the rules and their messages -------------------------------------------------------------------------
@@ -199,12 +201,17 @@ def test_exempt_parts_are_not_judged(text_docs: dict[str, Path]) -> None:
 
 def test_deviations_named_with_place_and_figures(text_docs: dict[str, Path]) -> None:
     issues = judged(text_docs["deviating"])
-    by_rule = {i.rule: i for i in issues}
-    assert set(by_rule) == {"font.family", "font.size"}
-    family = by_rule["font.family"]
+    # The heading in Arial 16 breaks both rules; the paragraph in Times New Roman 12 only the size.
+    assert sorted((i.rule, i.params["font"], i.params["size"]) for i in issues) == [
+        ("font.family", "Arial", "16"),
+        ("font.size", "Arial", "16"),
+        ("font.size", "Times New Roman", "12"),
+    ]
+    (family,) = [i for i in issues if i.rule == "font.family"]
     assert family.location == {"paragraph": 1, "excerpt": "ЗАЯВЛЕНИЕ о пересмотре решения"}
-    assert (family.params["font"], family.params["size"]) == ("Arial", "16")
-    size = by_rule["font.size"]
+    heading_size = next(i for i in issues if i.rule == "font.size" and i.params["font"] == "Arial")
+    assert heading_size.location == family.location
+    size = next(i for i in issues if i.rule == "font.size" and i.params["font"] == "Times New Roman")
     assert size.location["paragraph"] == 5
     assert size.params["size"] == "12" and size.params["font"] == "Times New Roman"
     assert size.observed["chars"] == visible("Приложение набрано мелким шрифтом: " + RU)
@@ -218,7 +225,9 @@ def test_deviations_named_with_place_and_figures(text_docs: dict[str, Path]) -> 
 
 
 def test_small_deviation_within_allowance(text_docs: dict[str, Path]) -> None:
-    assert judged(text_docs["within_allowance"]) == []
+    (minor,) = judged(text_docs["within_allowance"])
+    assert minor.rule == "font.minor_deviation" and minor.params["font"] == "Arial"
+    assert minor.location == {"paragraph": 21, "excerpt": "Примечание"}
     policy = default_policy()
     zero = dataclasses.replace(policy, fonts=dataclasses.replace(policy.fonts, max_deviating_share=0.0))
     (issue,) = judged(text_docs["within_allowance"], zero)
@@ -236,11 +245,13 @@ def test_metric_clone_warns_and_says_so(text_docs: dict[str, Path]) -> None:
 def test_libreoffice_clone_and_wrong_fonts(text_docs: dict[str, Path]) -> None:
     assert rules(judged(lo_doc(text_docs, "lo_liberation"))) == ["font.clone"]
     issues = judged(lo_doc(text_docs, "lo_arial12_double"))
-    assert rules(issues) == ["font.family", "spacing.line"]
+    assert rules(issues) == ["font.family", "font.size", "spacing.line"]
     assert issues[0].params["font"] == "Arial" and issues[0].params["size"] == "12"
-    assert issues[1].params["lines"] == "2"
-    # A heading in Arial 16 within the allowance: no finding.
-    assert judged(lo_doc(text_docs, "lo_tnr14_heading_arial")) == []
+    assert issues[1].params["font"] == "Arial" and issues[1].params["size"] == "12"
+    assert issues[2].params["lines"] == "2"
+    # A heading in Arial 16 within the allowance: said at its own rule, which does not refuse.
+    (heading,) = judged(lo_doc(text_docs, "lo_tnr14_heading_arial"))
+    assert heading.rule == "font.minor_deviation" and heading.params["size"] == "16"
 
 
 def test_line_spacing_through_the_chain(text_docs: dict[str, Path]) -> None:
@@ -315,6 +326,7 @@ def test_corpus_normcontrol_paragraph_near_miss(text_corpus: Path) -> None:
     }
     assert found == {
         ("font.family", "Calibri Light", 4),
+        ("font.size", "Calibri Light", 4),  # the heading is 16 pt too
         ("font.size", "Times New Roman", 10),
         ("font.family", "Courier New", 11),
     }
@@ -327,7 +339,10 @@ def test_corpus_word_report_is_times_14(text_corpus: Path) -> None:
     summary = textrules.summary(inventory(path), default_policy())
     tnr14 = next(f.chars for f in summary.fonts if (f.name, f.size) == ("Times New Roman", 14.0))
     assert tnr14 / summary.chars > 0.98
-    assert not [r for r in rules(judged(path)) if r.startswith("font.")]
+    # Its table text in 12 pt (under 1 %) is within the allowance: named, not refused.
+    (minor,) = [i for i in judged(path) if i.rule.startswith("font.")]
+    assert minor.rule == "font.minor_deviation"
+    assert (minor.params["font"], minor.params["size"]) == ("Times New Roman", "12")
 
 
 def test_corpus_onlyoffice_report_is_all_times_14(text_corpus: Path) -> None:
