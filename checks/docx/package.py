@@ -2,10 +2,10 @@
 
 `read_main_part` checks that the main document part is present and well-formed XML, and that the
 document shows something (`document.empty`: no text, picture, object or table anywhere, as in
-Word's new blank document). `DocxPackage` holds the open ZIP with every part parsed at most once (a part that does not read raises the same
-error for each reader, which decides what it tolerates), the part relationships, the namespace of
-the document (Transitional or Strict OOXML: `Tags`) and one style sheet (styles, theme,
-numbering) that resolves formatting for both.
+Word's new blank document). `DocxPackage` holds the open ZIP with every part parsed at most once
+(a part that does not read raises the same error for each reader, which decides what it
+tolerates), the part relationships, the namespace of the document (Transitional or Strict OOXML:
+`Tags`) and one style sheet (styles, theme, numbering) that resolves formatting for both.
 """
 
 from __future__ import annotations
