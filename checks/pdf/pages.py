@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pypdfium2.raw as pdfium_c
+
 from ...core.policy import Scan
 
 # A rendered pixel at least this dark (0 black, 255 white) is a mark; a faint tint of the whole
@@ -40,10 +42,15 @@ def page_kind(image_coverage: float, visible_glyphs: int | None, scan: Scan, pat
 
 
 def has_ink(page: Any) -> bool:
-    """True when anything shows on a loaded PDFium page: it is rendered (annotations included)
-    at 72 dpi in grey and any pixel darker than `_INK_LEVEL` is a mark. A page that cannot be
-    rendered counts as marked (it is not called blank on a guess)."""
+    """True when anything shows on a loaded PDFium page. A page that places a picture shows it
+    (a scan page is not rendered again for this); otherwise the page is rendered (annotations
+    included) at 72 dpi in grey and any pixel darker than `_INK_LEVEL` is a mark. A page that
+    cannot be rendered counts as marked (it is not called blank on a guess)."""
     try:
+        for index in range(max(0, pdfium_c.FPDFPage_CountObjects(page.raw))):
+            obj = pdfium_c.FPDFPage_GetObject(page.raw, index)
+            if obj and pdfium_c.FPDFPageObj_GetType(obj) == pdfium_c.FPDF_PAGEOBJ_IMAGE:
+                return True
         longest = max(page.get_width(), page.get_height(), 1.0)
         bitmap = page.render(scale=min(1.0, _MAX_RENDER_PX / longest), grayscale=True, draw_annots=True)
     except Exception:  # PDFium could not draw it: not judged blank
