@@ -21,8 +21,9 @@ from ..ooxml import SAFE_PARSER
 from .styles import W_TRANSITIONAL, StyleSheet, Tags, tags_for
 
 MAIN_PART = "word/document.xml"
-# Elements that show something on the page without a text node of their own (any namespace:
-# Transitional and Strict OOXML, VML, DrawingML).
+# Elements that show something on the page without a text node of their own, or bring content
+# from elsewhere (an embedded HTML or RTF chunk, a subdocument); any namespace: Transitional and
+# Strict OOXML, VML, DrawingML.
 _CONTENT = tuple(
     "{*}" + name
     for name in (
@@ -37,6 +38,9 @@ _CONTENT = tuple(
         "txbxContent",
         "oMath",
         "control",
+        "altChunk",
+        "subDoc",
+        "contentPart",
     )
 )
 
