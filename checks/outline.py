@@ -37,6 +37,7 @@ from .filing.normalize import Lexicon
 from .filing.rules import lexicon_for
 from .image import ocr
 from .pdf.document import PdfFile
+from .pdf.pages import has_ink
 
 MAX_TEXT_PAGES = 300
 MAX_TEXT_CHARS = 2_000_000
@@ -303,7 +304,9 @@ class PdfPages:
             self.texts.append(text)
             self.lines.extend(Line(t, index + 1) for t in re.split(r"\r\n|\r|\n", text) if t.strip())
             if index == 0 and not text.strip():
-                self.first_page_scan = True
+                # A first page without text is read as a scan only when something shows on it:
+                # a blank page is not called a scan (the document says it has no text).
+                self.first_page_scan = has_ink(page)
         else:
             fonts = ["?"]
         self.layout.append((size, orientation, fonts))

@@ -17,7 +17,7 @@ import pypdf
 import pypdfium2 as pdfium
 import pytest
 from courtdoc.checks.findings import Issue, Issues
-from courtdoc.checks.pdf import content
+from courtdoc.checks.pdf import content, fontprograms
 from courtdoc.checks.pdf import text as pdf_text
 from courtdoc.core import messages
 from courtdoc.core.policy import Policy, default_policy
@@ -31,6 +31,12 @@ WORD_PDF = CORPUS / "normcontrol-document-parser" / "Марцинкевич ВИ
 WORD_PDF_2 = CORPUS / "normcontrol-document-parser" / "Отчёт по практике для парсинга.pdf"
 LIBREOFFICE_PDF = CORPUS / "ullyminat-normocontrol" / "1771618392_Документ.pdf"
 SAMPLES = CORPUS / "py-pdf-sample-files"
+GEN_CONTENT_LINES = [
+    "Заявление о пересмотре решения по вновь открывшимся",
+    "обстоятельствам. Прошу суд пересмотреть решение, так как",
+    "после его вынесения стали известны существенные для дела",
+    "обстоятельства, которые не были известны заявителю.",
+]
 
 
 def _generator() -> ModuleType:
@@ -464,3 +470,58 @@ def test_scans_with_ocr_layers_have_no_typed_text(name: str, invisible: int) -> 
     assert layer.chars == 0
     assert sum(p.invisible for p in layer.pages) == invisible
     assert judged(CORPUS / name) == []
+
+
+# --- fonts named anonymously (Microsoft Print to PDF: CIDFont+F1) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "anonymous"),
+    [
+        ("CIDFont+F1", True),
+        ("CIDFont+F12", True),
+        ("F1", True),
+        ("T1_0", True),
+        ("TT2", True),
+        ("C2_0", True),
+        ("ABCDEF+", True),
+        ("(unnamed composite font)", True),
+        ("ABCDEF+TimesNewRomanPSMT", False),
+        ("Tahoma", False),
+        ("Arial", False),
+    ],
+)
+def test_names_that_say_nothing(name: str, anonymous: bool) -> None:
+    assert fontprograms.is_anonymous(name) is anonymous
+
+
+@pytest.mark.parametrize("key", ["anon_type0_dejavu", "anon_truetype_dejavu"])
+def test_an_anonymous_font_is_named_by_its_embedded_program(content_docs: dict[str, Path], key: str) -> None:
+    path = content_docs[key]
+    reader = pypdf.PdfReader(str(path))
+    written = {str(f.get_object()["/BaseFont"]) for f in reader.pages[0]["/Resources"]["/Font"].values()}
+    assert written <= {"/CIDFont+F1", "/T1_0"}  # the dictionary names nothing
+    assert fonts(layer_of(path)) == {("DejaVu Serif", 14.0): visible(*GEN_CONTENT_LINES)}
+    found = judged(path)
+    assert [(i.rule, i.params["font"]) for i in found] == [("font.family", "DejaVu Serif")]
+
+
+def test_a_times_new_roman_program_behind_cidfont_f1_passes(content_docs: dict[str, Path]) -> None:
+    path = content_docs["anon_type0_times"]
+    assert set(fonts(layer_of(path))) == {("Times New Roman", 14.0)}
+    assert judged(path) == []
+    assert validate_file(path, default_policy()).to_dict()["verdict"] == "accept"
+
+
+def test_the_program_name_comes_from_the_name_table(content_docs: dict[str, Path]) -> None:
+    reader = pypdf.PdfReader(str(content_docs["anon_type0_times"]))
+    font = next(iter(reader.pages[0]["/Resources"]["/Font"].values()))
+    assert fontprograms.program_name(font) == "Times New Roman"
+    plain = pypdf.PdfReader(str(WORD_PDF)) if WORD_PDF.is_file() else None
+    if plain is not None:  # a named, subset font of Word: its program names its family
+        names = {
+            fontprograms.program_name(f)
+            for f in plain.pages[0]["/Resources"]["/Font"].values()
+            if "Times" in str(f.get_object()["/BaseFont"])
+        }
+        assert names - {None} == {"Times New Roman"}  # None: a font Word did not embed

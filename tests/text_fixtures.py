@@ -1,6 +1,7 @@
 """Session fixtures for the font and line-spacing tests: the generated documents, the corpus paths.
 
-Registered as a plugin in conftest.py; `text_docs` and `text_corpus` are available to every test.
+Registered as a plugin in conftest.py; `text_docs`, `content_docs` and `text_corpus` are available
+to every test.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
 GENERATED = ROOT / "fixtures" / "generated" / "text"
+CONTENT = ROOT / "fixtures" / "generated" / "content"
 
 
 def load_generator() -> ModuleType:
@@ -35,6 +37,16 @@ def has_soffice() -> bool:
 @pytest.fixture(scope="session")
 def text_docs() -> dict[str, Path]:
     return load_generator().generate(GENERATED)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def content_docs() -> dict[str, Path]:
+    """The content-rule fixtures: anonymous font names, empty documents, margin-band text."""
+    spec = importlib.util.spec_from_file_location("generate_content", ROOT / "fixtures" / "generate_content.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.generate(CONTENT)  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="session")

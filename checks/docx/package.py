@@ -1,10 +1,11 @@
 """A DOCX package opened once for every check that reads it: the text checks and the outline.
 
-`read_main_part` checks that the main document part is present and well-formed XML. `DocxPackage`
-holds the open ZIP with every part parsed at most once (a part that does not read raises the same
-error for each reader, which decides what it tolerates), the part relationships, the namespace of
-the document (Transitional or Strict OOXML: `Tags`) and one style sheet (styles, theme,
-numbering) that resolves formatting for both.
+`read_main_part` checks that the main document part is present and well-formed XML, and that the
+document shows something (`document.empty`: no text, picture, object or table anywhere, as in
+Word's new blank document). `DocxPackage` holds the open ZIP with every part parsed at most once
+(a part that does not read raises the same error for each reader, which decides what it
+tolerates), the part relationships, the namespace of the document (Transitional or Strict OOXML:
+`Tags`) and one style sheet (styles, theme, numbering) that resolves formatting for both.
 """
 
 from __future__ import annotations
@@ -20,11 +21,35 @@ from ..ooxml import SAFE_PARSER
 from .styles import W_TRANSITIONAL, StyleSheet, Tags, tags_for
 
 MAIN_PART = "word/document.xml"
+# Elements that show something on the page without a text node of their own, or bring content
+# from elsewhere (an embedded HTML or RTF chunk, a subdocument); any namespace: Transitional and
+# Strict OOXML, VML, DrawingML.
+_CONTENT = tuple(
+    "{*}" + name
+    for name in (
+        "drawing",
+        "pict",
+        "object",
+        "sym",
+        "tbl",
+        "footnoteReference",
+        "endnoteReference",
+        "AlternateContent",
+        "txbxContent",
+        "oMath",
+        "control",
+        "altChunk",
+        "subDoc",
+        "contentPart",
+    )
+)
 
 
 def read_main_part(zf: zipfile.ZipFile, issues: Issues) -> etree._Element | None:
+    """The main part, parsed; `file.corrupt` when it is missing or not XML, `document.empty`
+    when the document it makes shows nothing."""
     try:
-        return etree.fromstring(zf.read(MAIN_PART), SAFE_PARSER)
+        main = etree.fromstring(zf.read(MAIN_PART), SAFE_PARSER)
     except KeyError:
         issues.add(
             "file.corrupt", observed=f"no {MAIN_PART}", format="DOCX", reason="@ui:bad_no_document"
@@ -33,7 +58,38 @@ def read_main_part(zf: zipfile.ZipFile, issues: Issues) -> etree._Element | None
         issues.add(
             "file.corrupt", observed=str(exc)[:300], format="DOCX", reason="@ui:bad_document"
         )
+    else:
+        if is_empty(zf, main):
+            issues.add(
+                "document.empty", observed="no text, picture, object or table in the body, headers or footers"
+            )
+        return main
     return None
+
+
+def _shows_something(root: etree._Element) -> bool:
+    """True when a part holds visible text or anything drawn: a non-blank text node (of the
+    document or of an equation), a picture, shape, embedded object, symbol, table or note mark."""
+    for node in root.iter("{*}t"):
+        if node.text and node.text.strip():
+            return True
+    return next(root.iter(*_CONTENT), None) is not None
+
+
+def is_empty(zf: zipfile.ZipFile, main: etree._Element) -> bool:
+    """No text and nothing drawn in the body, nor in any header or footer (Word's new blank
+    document: one empty paragraph and the section properties)."""
+    if _shows_something(main):
+        return False
+    for kind, part in _rels(zf, MAIN_PART):
+        if kind in ("header", "footer"):
+            try:
+                root = etree.fromstring(zf.read(part), SAFE_PARSER)
+            except (KeyError, etree.XMLSyntaxError, zipfile.BadZipFile, OSError, EOFError):
+                return False  # a part that does not read is not called empty on a guess
+            if _shows_something(root):
+                return False
+    return True
 
 
 class DocxPackage:

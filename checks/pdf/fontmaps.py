@@ -9,6 +9,9 @@ Sources of the mapping, best first: the font's /ToUnicode CMap; a simple font's 
 the standard encoding. Composite (Type0) fonts use 2-byte codes with Identity-H/V, or the
 code-space ranges of an embedded CMap. A glyph without any mapping still counts as one visible
 character; it shows as "\ufffd" in excerpts.
+
+A font whose dictionary name says nothing (`CIDFont+F1`, as Windows' "Microsoft Print to PDF"
+names every font) is labelled with the name its embedded program gives itself (`fontprograms`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from typing import Any
 
 from pdfminer.encodingdb import EncodingDB, name2unicode
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, StreamObject
+
+from .fontprograms import is_anonymous, program_name
 
 UNKNOWN = "\ufffd"
 _FEW_BLANKS = 8
@@ -127,7 +132,9 @@ class FontInfo:
     code_lengths: tuple[int, ...]  # bytes per code: (1,), (2,) or a CMap's mixed lengths
     table: _Table  # code → text, for `str.translate`
     scale: float = 1.0  # glyph-space height relative to a 1000-unit em (Type 3 fonts)
-    label: str = ""  # the name without a subset prefix (`ABCDEF+Arial` → `Arial`)
+    # The name without a subset prefix (`ABCDEF+Arial` → `Arial`); for a name that says nothing
+    # (`CIDFont+F1`, `T1_0`), the name the embedded font program gives itself, when it has one.
+    label: str = ""
     widths: dict[int, float] = field(default_factory=dict)  # code → advance, 1/1000 em
     default_width: float = 500.0
     # Codes drawn as whitespace or as nothing, to count visible glyphs without decoding; None
@@ -198,12 +205,15 @@ def font_info(font_obj: Any) -> FontInfo:
     if not isinstance(font, DictionaryObject):
         return FontInfo("(unreadable font)", (1,), _Table())
     try:
-        return _font_info(font)
+        info = _font_info(font)
     except Exception:  # a broken font dictionary: keep counting glyphs, name it as unreadable
         name = font.get("/BaseFont")
         return FontInfo(
             str(name)[1:] if isinstance(name, NameObject) else "(unreadable font)", (1,), _Table()
         )
+    if is_anonymous(info.name):
+        info.label = program_name(font) or info.label
+    return info
 
 
 def _font_info(font: DictionaryObject) -> FontInfo:

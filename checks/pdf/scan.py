@@ -14,6 +14,10 @@ other filters (CCITT, JBIG2, Flate, ...) are decoded by PDFium. The raster is th
 page shows it (placement rotation, mirroring, page /Rotate) and the placement's residual rotation
 is added to the measured skew. Pages with several large images, or an image too large to decode
 whole, are rendered by PDFium at the analysis scale instead.
+
+Pages that show nothing (no visible text, and nothing when rendered) are found in the same pass:
+a document made only of them is empty (`document.empty`), one such page among others is named
+(`document.blank_page`).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from ..image.page import ScanContext, check_resolution, check_scan_page
 from ..image.raster import Raster, decode_jpeg
 from .content import Matrix, multiply
 from .document import PdfFile
-from .pages import page_kind
+from .pages import has_ink, page_kind
 
 _COVERAGE_GRID = 128
 # An image this large (pixels) is not decoded whole; its page is rendered at analysis scale.
@@ -465,13 +469,27 @@ def _check_pages(
         return []  # the structure check has said why the file does not open
     ctx = ScanContext(policy, issues)
     pages: list[PageInfo] = []
+    empty: list[int] = []  # pages with no visible text that render without a mark
     for index in range(count):
         # Each page is loaded once, for the survey, the checks and the other reader.
         page = pdf.page(index)
         pages.append(_check_one(page, index, policy, ctx, visible_glyphs))
+        if pages[-1].kind == "blank" and not has_ink(page):
+            empty.append(index + 1)
         if also is not None:
             also(page, index)
+    _judge_empty(count, empty, issues)
     return pages
+
+
+def _judge_empty(count: int, empty: list[int], issues: Issues) -> None:
+    """`document.empty` when no page shows anything; else `document.blank_page` for each page
+    that shows nothing (blank scan pages are judged by the scan checks, `scan.blank`)."""
+    if count and len(empty) == count:
+        issues.add("document.empty", observed=f"{count} pages, none with text or a mark")
+        return
+    for number in empty:
+        issues.add("document.blank_page", location={"page": number}, observed="no text, nothing drawn")
 
 
 def _check_one(

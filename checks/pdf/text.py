@@ -20,7 +20,9 @@ the page is painted over (OCR "text under the page image" layers are drawn in mo
 tagged (Word and Acrobat mark running heads and page numbers as pagination artifacts). Text so
 tagged, and text whose baseline lies within `fonts.pdf_margin_mm` of the top or bottom edge of
 the page as displayed (crop box, /Rotate applied), is counted in the `header` / `footer` areas,
-which the policy exempts.
+which the policy exempts. The margin band exempts text only on a page that has something in its
+body too (visible text outside the band, or a picture covering a quarter of the page): the only
+text of a page — one line near its top, a page smaller than the two bands — is body text.
 Footnotes cannot be told from body text: they count against the allowed deviating share.
 
 **Line spacing.** On each page, the baselines of upright body text are collected (a superscript
@@ -57,6 +59,9 @@ _SUBSET = re.compile(r"^[A-Z]{6}\+")
 _STYLE = re.compile(r"[-,](?:[A-Za-z]*)$")
 _FOUNDRY = re.compile(r"(?:PSMT|PS|MT)$")
 MM = 72 / 25.4
+# Areas of text in the margin band until the page is read whole (`_settle_band`).
+BAND_HEADER, BAND_FOOTER = "band:header", "band:footer"
+_BAND_AREAS = {BAND_HEADER: "header", BAND_FOOTER: "footer"}
 
 
 def snap_size(value: float) -> float:
@@ -322,6 +327,7 @@ class _PageReader:
         frame = _Frame.of(page, self.band)
         lines = _Lines()
         covers = _covers(content.covers, _page_area(page))
+        banded: list[tuple[float, int, float, Quoted]] = []  # upright margin-band lines
         for index, (font, tf, matrix, mode, raw, tag, args) in enumerate(content.runs):
             visible = font.visible(raw)
             if not visible:
@@ -330,7 +336,8 @@ class _PageReader:
                 out.invisible += visible
                 continue
             out.visible += visible
-            self._count(out, frame, lines, font, tf, matrix, raw, tag, args, visible)
+            self._count(out, frame, lines, banded, font, tf, matrix, raw, tag, args, visible)
+        _settle_band(out, lines, banded, _has_picture(content.images, _page_area(page)))
         lines.measure(out, self.single_em)
         return out
 
@@ -339,6 +346,7 @@ class _PageReader:
         out: PageText,
         frame: _Frame,
         lines: _Lines,
+        banded: list[tuple[float, int, float, Quoted]],
         font: FontInfo,
         tf: float,
         matrix: Matrix,
@@ -357,7 +365,8 @@ class _PageReader:
             size = self.sizes[key4] = snap_size(effective_size(key4[0], m))
         y = m[5] if turned else m[5] + frame.dy
         if tag is None:
-            area = "header" if y >= frame.top_band else "footer" if y <= frame.bottom_band else "body"
+            # Text in the margin band: a header or footer only if the page has a body (`_settle_band`).
+            area = BAND_HEADER if y >= frame.top_band else BAND_FOOTER if y <= frame.bottom_band else "body"
         else:
             area = frame.area(tag, y)
         key = (area, font.label, size)
@@ -366,13 +375,46 @@ class _PageReader:
             combo = out.combos[key] = Combo()
         combo.chars += visible
         quote = None
-        if area == "body" and m[1] == 0 and m[2] == 0 and m[0] > 0 and m[3] > 0:
+        upright = m[1] == 0 and m[2] == 0 and m[0] > 0 and m[3] > 0
+        if area == "body" and upright:
             quote = lines.add(y, visible, size)  # upright body text makes the measured lines
-        if combo.quoted < EXCERPT_CHARS or quote is not None:
+        in_band = upright and area in _BAND_AREAS
+        if combo.quoted < EXCERPT_CHARS or quote is not None or in_band:
             em_matrix = (m[0] * tf, m[1] * tf, m[2] * tf, m[3] * tf, m[4], m[5])
             run = (font, raw, args, em_matrix, m[4] if turned else m[4] + frame.dx, y)
             if combo.quoted < EXCERPT_CHARS:
                 combo.keep(run, visible)
+            if quote is not None:
+                quote.keep(run, visible)
+            if in_band:
+                banded.append((y, visible, size, run))
+
+
+def _has_picture(images: list[Matrix], page_area: float) -> bool:
+    """An image covering at least a quarter of the page: the page's body is a picture."""
+    return any(abs(a * d - b * c) >= 0.25 * page_area for a, b, c, d, _, _ in images)
+
+
+def _settle_band(
+    out: PageText, lines: _Lines, banded: list[tuple[float, int, float, Quoted]], picture: bool
+) -> None:
+    """Margin-band text becomes the page's header and footer when the page has a body (visible
+    text outside the band, or a picture); otherwise it is the page's body text, and its lines
+    count for the page's line spacing."""
+    has_body = picture or any(area == "body" for area, _, _ in out.combos)
+    moved = {key: combo for key, combo in out.combos.items() if key[0] in _BAND_AREAS}
+    if not moved:
+        return
+    for key, combo in moved.items():
+        del out.combos[key]
+        area = _BAND_AREAS[key[0]] if has_body else "body"
+        target = out.combos.setdefault((area, key[1], key[2]), Combo())
+        target.chars += combo.chars
+        target.runs.extend(combo.runs)
+        target.quoted += combo.quoted
+    if not has_body:
+        for y, visible, size, run in banded:
+            quote = lines.add(y, visible, size)
             if quote is not None:
                 quote.keep(run, visible)
 
