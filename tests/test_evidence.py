@@ -8,6 +8,7 @@ a DOCX, a DOC and a PDF: `engine.evidence` finds the paragraph's words on the pa
 
 from __future__ import annotations
 
+import itertools
 import math
 import shutil
 from pathlib import Path
@@ -125,7 +126,7 @@ def test_an_arial_paragraph_of_a_docx_is_boxed_line_by_line(text_docs: dict[str,
     assert isinstance(found, evidence.Found)
     lines = _lines_of(found)
     assert len(lines) >= 2  # the paragraph, not only its quoted first words
-    assert all(a["y"] + a["h"] <= b["y"] + 1 for a, b in zip(lines, lines[1:], strict=False))  # one box per line
+    assert all(a["y"] + a["h"] <= b["y"] + 1 for a, b in itertools.pairwise(lines))  # one box per line
     # the boxes are where the words are in the PDF the pictures are drawn from
     pdf = next(tmp_path.glob("*.raw"))
     excerpt = font.location["excerpt"].rstrip("…")
