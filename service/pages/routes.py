@@ -31,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from ...checks.filing.metadata import MetadataError, parse_declared
 from ...core.report import FileReport
 from ...engine.pictures import NoPicture, render_page
+from ...engine.sandbox import SandboxPool
 from ...infra.reportlinks import report_links
 from ...workers.precheck import PRECHECK_ID, prechecks
 from ...workers.runtime import Runtime
@@ -130,13 +131,21 @@ def pages_router(rt: Runtime) -> APIRouter:
     picture_headers = {**PAGE_HEADERS, "Cache-Control": "private, max-age=600"}
 
     def picture(
-        progress: views.Progress, path_of: Any, cache_dir: Path, index: int, page: int, width: int, lang: str
+        progress: views.Progress,
+        path_of: Any,
+        cache_dir: Path,
+        index: int,
+        page: int,
+        width: int,
+        lang: str,
+        pool: SandboxPool | None = None,
     ) -> Response:
         """A page of a checked file as PNG; 404 (with the reason as text) when there is none."""
         file = progress.file(index)
         if file is None or width not in present.WIDTHS or not present.picturable(file):
             return error(404, "not_found", t("not_found_text", lang))
-        drawn = render_page(path_of(file), file.format or "", page, width, rt.policy, cache_dir, sha256=file.sha256)
+        drawn = render_page(path_of(file), file.format or "", page, width, rt.policy, cache_dir, pool,
+                            sha256=file.sha256)  # fmt: skip
         if isinstance(drawn, NoPicture):
             return error(404, "no_picture", drawn.text(lang))
         return Response(drawn.data, media_type=drawn.media_type, headers=picture_headers)
@@ -149,6 +158,7 @@ def pages_router(rt: Runtime) -> APIRouter:
         index: int,
         which: str,
         lang: str,
+        pool: SandboxPool | None = None,
     ) -> JSONResponse:
         """A finding's evidence (`which` is its index) or a page of the strip (`page-N`)."""
         file = progress.file(index)
@@ -158,7 +168,7 @@ def pages_router(rt: Runtime) -> APIRouter:
         path = path_of(file)
         if which.startswith("page-") and which[5:].isdigit():
             page = int(which[5:])
-            drawn = render_page(path, file.format or "", page, present.LARGE_WIDTH, rt.policy, cache_dir,
+            drawn = render_page(path, file.format or "", page, present.LARGE_WIDTH, rt.policy, cache_dir, pool,
                                 sha256=file.sha256)  # fmt: skip
             data = present.page_evidence(file, page, drawn, lang, links.large(index, page))
         elif which.isdigit() and int(which) < len(file.findings):
@@ -166,7 +176,7 @@ def pages_router(rt: Runtime) -> APIRouter:
             if not present.shows_on_page(file, finding):
                 return missing
             data = present.evidence(
-                file, finding, path, rt.policy, cache_dir, lang, lambda drawn: links.large(index, drawn.page)
+                file, finding, path, rt.policy, cache_dir, lang, lambda drawn: links.large(index, drawn.page), pool
             )
         else:
             return missing
@@ -344,7 +354,9 @@ def pages_router(rt: Runtime) -> APIRouter:
         if progress is None:
             return error(404, "not_found", t("precheck_gone_text", lang, minutes=minutes))
         path_of, cache_dir = precheck_files(pid)
-        return picture(progress, path_of, cache_dir, index, page, w, lang)
+        # Drawn by the pre-checks' own sandbox children: a crowd's pictures never wait on, nor
+        # hold up, a filing's checks.
+        return picture(progress, path_of, cache_dir, index, page, w, lang, pc.pool())
 
     @router.get("/precheck/{pid}/evidence/{index}/{which}.json")
     def precheck_evidence(pid: str, index: int, which: str, request: Request) -> JSONResponse:
@@ -358,7 +370,7 @@ def pages_router(rt: Runtime) -> APIRouter:
         lang = lang_of(request, progress.lang)
         path_of, cache_dir = precheck_files(pid)
         links = present.PictureLinks(f"/precheck/{pid}", lang)
-        return shown(progress, path_of, cache_dir, links, index, which, lang)
+        return shown(progress, path_of, cache_dir, links, index, which, lang, pc.pool())
 
     # --- a filing's report behind a signed link ------------------------------------------------------
 
