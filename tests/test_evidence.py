@@ -167,3 +167,39 @@ def test_a_damaged_document_has_no_evidence(tmp_path: Path) -> None:
     found = evidence.locate(broken, "pdf", [evidence.Query("anything at all")], POLICY, tmp_path / "cache")
     assert isinstance(found, NoPicture) and found.reason == "unreadable"
     assert "damaged" in found.text("en")
+
+
+# --- what the page's dialog is given --------------------------------------------------------------
+
+
+def _arial_report(text_docs: dict[str, Path]) -> tuple[Path, Any]:  # noqa: F811
+    path = lo_doc(text_docs, "lo_arial12_double")
+    return path, pipeline.validate_file(path, POLICY, lang="kk")
+
+
+@needs_soffice
+def test_the_dialog_gets_the_page_and_the_boxes(text_docs: dict[str, Path], tmp_path: Path) -> None:  # noqa: F811
+    from courtdoc.service.pages import present
+
+    path, report = _arial_report(text_docs)
+    (index,) = [i for i, f in enumerate(report.findings) if f.rule == "font.family"]
+    shown = present.evidence(report, report.findings[index], path, POLICY, tmp_path, "kk", lambda p: f"page-{p.page}")
+    assert shown["page"] == 1 and shown["src"] == "page-1"
+    assert shown["width_pt"] == pytest.approx(595.3, abs=1) and shown["boxes"]
+    assert shown["alt"] == f"{report.name} — 1-бет" and "қызыл жиекпен" in shown["note"]
+
+
+def test_without_libreoffice_the_dialog_gets_the_reason(
+    text_docs: dict[str, Path],  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from courtdoc.engine.pictures import reason_text
+    from courtdoc.service.pages import present
+
+    path, report = _arial_report(text_docs)
+    monkeypatch.setenv("COURTDOC_SOFFICE", "")  # no LibreOffice on this server
+    finding = next(f for f in report.findings if f.rule == "font.family")
+    shown = present.evidence(report, finding, path, POLICY, tmp_path, "kk", lambda p: "unused")
+    assert shown == {"reason": reason_text("no_converter", "kk")}
+    assert "LibreOffice" in shown["reason"] and "PDF" in shown["reason"]
