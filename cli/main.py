@@ -62,6 +62,11 @@ def _parser(core_only: bool = False) -> argparse.ArgumentParser:
         "--filing", metavar="DIR", help="check every file in DIR as one filing (metadata: DIR/filing.json)"
     )
     check.add_argument("--jobs", type=int, default=0, help="files checked at once (default: cores)")
+    check.add_argument(
+        "--html",
+        metavar="OUT.html",
+        help="also write the report page with its page pictures embedded: opens from disk, loads nothing",
+    )
 
     rules = sub.add_parser("rules", help="list every rule with its severity")
     rules.add_argument("--lang", choices=messages.LANGS, default="en")
@@ -178,6 +183,8 @@ def _check(args: argparse.Namespace) -> int:
     show_progress = sys.stderr.isatty() and len(paths) > 3 and args.output == "text"
     reports = _validate_all(pipeline, paths, policy, args.lang, jobs, show_progress)
     filing = pipeline.validate_filing(paths, policy, lang=args.lang, reports=reports, metadata=metadata)
+    if args.html:
+        _write_html(Path(args.html), filing, paths, policy, args.lang)
     if args.output == "json":
         sys.stdout.write(filing.to_json() + "\n")
     else:
@@ -186,6 +193,20 @@ def _check(args: argparse.Namespace) -> int:
             # Files named one by one may be unrelated documents: say they were judged together.
             print_checked_as_one_filing(len(paths), args.lang)
     return EXIT_OK if filing.verdict == "accept" else EXIT_REJECTED
+
+
+def _write_html(out: Path, filing: Any, paths: Sequence[Path], policy: Policy, lang: str) -> None:
+    """The report page as one file, its pictures drawn now (cached only while it is written)."""
+    import tempfile
+
+    from ..service.pages import present
+
+    with tempfile.TemporaryDirectory(prefix="courtdoc-html-") as cache:
+        pictures = present.embed(filing, list(paths), policy, Path(cache), lang)
+    html = present.standalone(filing, pictures, lang)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    os.replace(tmp, out)
 
 
 def _validate_all(

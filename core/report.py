@@ -39,6 +39,22 @@ class PolicySummaryModel(TypedDict):
     sha256: str
 
 
+class BoxModel(TypedDict):
+    """A region of a page to draw over its picture, in PDF points from the top-left corner of
+    the page as displayed (after its rotation)."""
+
+    page: int
+    """the page, from 1"""
+    x: float
+    y: float
+    w: float
+    h: float
+    """`rect`: the box's width and height; `line`: the line runs from (x, y) to (x + w, y + h)"""
+    kind: Literal["rect", "line"]
+    label: NotRequired[str]
+    """a short text to draw beside the box (a measured figure, such as the skew angle)"""
+
+
 class LocationModel(TypedDict, total=False):
     """Where a finding is; only the keys that apply, `{}` for the file (or filing) as a whole."""
 
@@ -58,6 +74,9 @@ class LocationModel(TypedDict, total=False):
     """filing findings: the entry's position in that list, from 1"""
     file: str
     """filing findings: the file's name"""
+    boxes: list[BoxModel]
+    """where on the displayed page the finding is: the measured region of a scan; for a text
+    finding, its text found on the page as drawn (added when its page is pictured)"""
 
 
 class FindingModel(TypedDict):
@@ -297,6 +316,7 @@ class FilingReportModel(TypedDict):
 
 REPORT_MODELS: tuple[Any, ...] = (
     PolicySummaryModel,
+    BoxModel,
     LocationModel,
     FindingModel,
     FontUsageModel,

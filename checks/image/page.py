@@ -3,10 +3,18 @@
 `check_scan_page` takes a page already brought to the analysis raster, with its effective dpi
 and physical size worked out by the caller (from JPEG metadata, from the PDF placement, from the
 DOCX drawing extent), applies every scan rule of the policy and returns the page's report entry.
+
+A legibility finding says where on the displayed page it was measured (`location.boxes`, in PDF
+points from the top-left corner): the text region for contrast, blur and text size, the whole
+sheet for a blank page, and a line along the measured text direction for a skew. A JPEG's page
+is its pixels at its dpi (72 when unknown, as its picture is drawn); a PDF scan's is the page
+box, which the scan fills. An image inside a DOCX has no known place on the laid-out page: its
+findings have no boxes.
 """
 
 from __future__ import annotations
 
+import math
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -159,6 +167,58 @@ def _run_ocr(
     return {"run": False, "reason": reason}
 
 
+_PT_PER_MM = 72 / 25.4
+_UNKNOWN_DPI = 72.0  # as checks/render.py draws a JPEG whose dpi is not known
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """The analysis raster on the displayed page: points per analysis pixel, and the page's size."""
+
+    number: int
+    pt_x: float
+    pt_y: float
+    page_w: float
+    page_h: float
+
+    @classmethod
+    def of(cls, raster: Raster, number: int, resolution: Resolution, page_mm: Any) -> Geometry | None:
+        """From the page box in mm (a PDF page), else the scan's pixels at its dpi (a JPEG)."""
+        width, height = raster.size
+        if width <= 0 or height <= 0:
+            return None
+        if page_mm:
+            page_w, page_h = float(page_mm[0]) * _PT_PER_MM, float(page_mm[1]) * _PT_PER_MM
+        else:
+            source_w, source_h = raster.source_size
+            dpi_x = resolution.x or _UNKNOWN_DPI
+            dpi_y = resolution.y or dpi_x
+            page_w, page_h = source_w / dpi_x * 72, source_h / dpi_y * 72
+        return cls(number, page_w / width, page_h / height, page_w, page_h)
+
+    def rect(self, x: float, y: float, w: float, h: float, label: str | None = None) -> dict[str, Any]:
+        box: dict[str, Any] = {
+            "page": self.number,
+            "x": round(x * self.pt_x, 1),
+            "y": round(y * self.pt_y, 1),
+            "w": round(w * self.pt_x, 1),
+            "h": round(h * self.pt_y, 1),
+            "kind": "rect",
+        }
+        if label:
+            box["label"] = label
+        return box
+
+    def line(self, x0: float, y0: float, x1: float, y1: float, label: str | None = None) -> dict[str, Any]:
+        box = self.rect(x0, y0, x1 - x0, y1 - y0, label)
+        box["kind"] = "line"
+        return box
+
+    def sheet(self) -> dict[str, Any]:
+        return {"page": self.number, "x": 0.0, "y": 0.0, "w": round(self.page_w, 1),
+                "h": round(self.page_h, 1), "kind": "rect"}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class _Page:
     """What a threshold check reads: the page's measures, its dpi and the policy."""
@@ -166,6 +226,7 @@ class _Page:
     m: Measures
     resolution: Resolution
     policy: Policy
+    geometry: Geometry | None = None
 
     @property
     def text_pt(self) -> float | None:
@@ -263,14 +324,39 @@ def _text_small(p: _Page) -> _Finding | None:
 _TEXT_PAGE_CHECKS: tuple[Callable[[_Page], _Finding | None], ...] = (_tone, _blur, _skew, _text_small)
 
 
+def _boxes(rule: str, p: _Page) -> list[dict[str, Any]]:
+    """Where a legibility finding was measured, in points of the displayed page."""
+    g, box = p.geometry, p.m.ink_box
+    if g is None:
+        return []
+    if rule == "scan.blank":
+        return [g.sheet()]
+    if box is None:
+        return []
+    x, y, w, h = box
+    if rule == "scan.skew" and p.m.skew is not None:
+        # The measured text direction through the middle of the text: a line rising to the
+        # right for a counter-clockwise skew (y grows downwards).
+        rise = math.tan(math.radians(p.m.skew)) * w / 2
+        cy = y + h / 2
+        return [g.line(x, cy + rise, x + w, cy - rise, f"{p.m.skew:+.1f}°")]
+    return [g.rect(x, y, w, h)]
+
+
+def _located(location: dict[str, Any], boxes: list[dict[str, Any]]) -> dict[str, Any]:
+    return {**location, "boxes": boxes} if boxes else location
+
+
 def check_legibility(
     raster: Raster,
     resolution: Resolution,
     location: dict[str, Any],
     ctx: ScanContext,
     skew_offset: float = 0.0,
+    geometry: Geometry | None = None,
 ) -> tuple[dict[str, Any], PhotoVerdict | None]:
-    """Legibility figures and findings; `skew_offset` is a rotation the placement adds (PDF).
+    """Legibility figures and findings; `skew_offset` is a rotation the placement adds (PDF);
+    `geometry` places the analysis raster on the displayed page (boxes of the findings).
 
     Returns the figures and whether the page is a photograph (None for a blank page).
     """
@@ -278,7 +364,7 @@ def check_legibility(
     if m.skew is not None and skew_offset:
         m.skew += skew_offset
     figures: dict[str, Any] = m.as_dict()
-    page = _Page(m, resolution, ctx.policy)
+    page = _Page(m, resolution, ctx.policy, geometry)
     # A photograph first: a smooth one has as little ink as an empty sheet, but no sheet.
     photo = judge_photo(raster.grey, m)
     figures.update(photo.as_dict())
@@ -292,7 +378,7 @@ def check_legibility(
         )
         return figures, photo
     if (blank := _blank(page)) is not None:
-        ctx.issues.add(blank[0], location=location, **blank[1])
+        ctx.issues.add(blank[0], location=_located(location, _boxes(blank[0], page)), **blank[1])
         figures["blank"] = True
         return figures, None
     figures["blank"] = False
@@ -300,7 +386,7 @@ def check_legibility(
         figures["text_size_pt"] = round(page.text_pt, 1)
     for check in _TEXT_PAGE_CHECKS:
         if (found := check(page)) is not None:
-            ctx.issues.add(found[0], location=location, **found[1])
+            ctx.issues.add(found[0], location=_located(location, _boxes(found[0], page)), **found[1])
     return figures, photo
 
 
@@ -348,7 +434,9 @@ def check_scan_page(
     # Findings keep their order: colour, then legibility; the colour rules wait for the verdict
     # on a photograph, whose colour is its own (requirement 7 allows colour images in colour).
     mark = len(ctx.issues)
-    legibility, photo = check_legibility(raster, resolution, location, ctx, skew_offset)
+    # A picture inside a DOCX has no known place on the laid-out page: no boxes there.
+    geometry = None if "part" in location else Geometry.of(raster, number, resolution, (extra or {}).get("page_size_mm"))
+    legibility, photo = check_legibility(raster, resolution, location, ctx, skew_offset, geometry)
     if photo is None or not photo.photograph:
         ctx.issues[mark:mark] = _check_colour(colour, location)
     metrics: dict[str, Any] = {

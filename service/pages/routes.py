@@ -6,6 +6,9 @@
     GET  /precheck/{id}                 the pre-check's results page (while it lasts)
     GET  /r/{filing_id}/{expires}/{sig} a filing's report page, no API key (404 tampered, 410 expired)
     GET  …/fragment                     {done, status, html}: what the page polls while files are checked
+    GET  …/pictures/{file}/{page}.png?w= a page of a checked file drawn (w: 240 or 1200 pixels)
+    GET  …/evidence/{file}/{finding}.json a finding's page and the boxes to draw over it
+    GET  …/evidence/{file}/page-{page}.json a page opened from the strip (see present.py)
     GET  /static/…                      the pages' CSS and JavaScript (no other origin is used)
 
 Errors of POST /precheck are JSON like the API's, with the message in the reader's language.
@@ -20,19 +23,21 @@ from typing import Any
 
 import redis
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment
 from starlette.concurrency import run_in_threadpool
 
 from ...checks.filing.metadata import MetadataError, parse_declared
-from ...core import messages
+from ...core.report import FileReport
+from ...engine.pictures import NoPicture, render_page
+from ...engine.sandbox import SandboxPool
 from ...infra.reportlinks import report_links
 from ...workers.precheck import PRECHECK_ID, prechecks
 from ...workers.runtime import Runtime
 from ..uploads import RequestError, UploadPace, receive
-from . import views
-from .strings import LANGS, pick_lang, t
+from . import present, views
+from .strings import pick_lang, t
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -60,14 +65,8 @@ def _static_url(name: str) -> str:
 
 
 def templates() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(HERE / "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=False,
-    )
     statics = {name: _static_url(name) for name in ("pages.css", "pages.js", "favicon.svg")}
-    env.globals.update(t=t, ui=messages.ui, langs=LANGS, static=statics.__getitem__)
-    return env
+    return present.environment(statics.__getitem__)
 
 
 def mount_pages(app: FastAPI, rt: Runtime) -> None:
@@ -120,11 +119,68 @@ def pages_router(rt: Runtime) -> APIRouter:
             headers={**PAGE_HEADERS, **headers},
         )
 
-    def fragment(progress: views.Progress) -> JSONResponse:
-        html = env.get_template("_progress.html").render(progress=progress)
+    def fragment(progress: views.Progress, pictures: present.PictureLinks) -> JSONResponse:
+        html = env.get_template("_progress.html").render(progress=progress, pictures=pictures)
         return JSONResponse(
             {"done": progress.done, "status": progress.status(t), "html": html}, headers=PAGE_HEADERS
         )
+
+    # --- pictures and evidence ---------------------------------------------------------------------
+
+    filing_pictures = settings.data_dir / "pictures"
+    picture_headers = {**PAGE_HEADERS, "Cache-Control": "private, max-age=600"}
+
+    def picture(
+        progress: views.Progress,
+        path_of: Any,
+        cache_dir: Path,
+        index: int,
+        page: int,
+        width: int,
+        lang: str,
+        pool: SandboxPool | None = None,
+    ) -> Response:
+        """A page of a checked file as PNG; 404 (with the reason as text) when there is none."""
+        file = progress.file(index)
+        if file is None or width not in present.WIDTHS or not present.picturable(file):
+            return error(404, "not_found", t("not_found_text", lang))
+        drawn = render_page(path_of(file), file.format or "", page, width, rt.policy, cache_dir, pool,
+                            sha256=file.sha256)  # fmt: skip
+        if isinstance(drawn, NoPicture):
+            return error(404, "no_picture", drawn.text(lang))
+        return Response(drawn.data, media_type=drawn.media_type, headers=picture_headers)
+
+    def shown(
+        progress: views.Progress,
+        path_of: Any,
+        cache_dir: Path,
+        links: present.PictureLinks,
+        index: int,
+        which: str,
+        lang: str,
+        pool: SandboxPool | None = None,
+    ) -> JSONResponse:
+        """A finding's evidence (`which` is its index) or a page of the strip (`page-N`)."""
+        file = progress.file(index)
+        missing = error(404, "not_found", t("not_found_text", lang))
+        if file is None:
+            return missing
+        path = path_of(file)
+        if which.startswith("page-") and which[5:].isdigit():
+            page = int(which[5:])
+            drawn = render_page(path, file.format or "", page, present.LARGE_WIDTH, rt.policy, cache_dir, pool,
+                                sha256=file.sha256)  # fmt: skip
+            data = present.page_evidence(file, page, drawn, lang, links.large(index, page))
+        elif which.isdigit() and int(which) < len(file.findings):
+            finding = file.findings[int(which)]
+            if not present.shows_on_page(file, finding):
+                return missing
+            data = present.evidence(
+                file, finding, path, rt.policy, cache_dir, lang, lambda drawn: links.large(index, drawn.page), pool
+            )
+        else:
+            return missing
+        return JSONResponse(data, headers=PAGE_HEADERS)
 
     # --- the pre-check page ------------------------------------------------------------------------
 
@@ -266,6 +322,7 @@ def pages_router(rt: Runtime) -> APIRouter:
             lang=lang,
             title=t("precheck_title", lang),
             progress=progress,
+            pictures=present.PictureLinks(f"/precheck/{pid}", lang),
             poll_url=f"/precheck/{pid}/fragment",
             note=t("precheck_kept", lang, minutes=minutes),
             again=True,
@@ -280,7 +337,40 @@ def pages_router(rt: Runtime) -> APIRouter:
             return error(503, "unavailable", t("error_unavailable", lang))
         if progress is None:
             return error(404, "not_found", t("precheck_gone_text", lang, minutes=minutes))
-        return fragment(progress)
+        return fragment(progress, present.PictureLinks(f"/precheck/{pid}", lang_of(request, progress.lang)))
+
+    def precheck_files(pid: str) -> tuple[Any, Path]:
+        """Where a pre-check's files are, and its picture cache (swept with the pre-check)."""
+        blobs = pc.blobs(pid)
+        return (lambda file: blobs.path(file.sha256)), pc.root / pid / "pictures"
+
+    @router.get("/precheck/{pid}/pictures/{index}/{page}.png")
+    def precheck_picture(pid: str, index: int, page: int, request: Request, w: int = present.THUMB_WIDTH) -> Response:
+        lang = lang_of(request)
+        try:
+            progress = precheck_progress(pid)
+        except redis.RedisError:
+            return error(503, "unavailable", t("error_unavailable", lang))
+        if progress is None:
+            return error(404, "not_found", t("precheck_gone_text", lang, minutes=minutes))
+        path_of, cache_dir = precheck_files(pid)
+        # Drawn by the pre-checks' own sandbox children: a crowd's pictures never wait on, nor
+        # hold up, a filing's checks.
+        return picture(progress, path_of, cache_dir, index, page, w, lang, pc.pool())
+
+    @router.get("/precheck/{pid}/evidence/{index}/{which}.json")
+    def precheck_evidence(pid: str, index: int, which: str, request: Request) -> JSONResponse:
+        lang = lang_of(request)
+        try:
+            progress = precheck_progress(pid)
+        except redis.RedisError:
+            return error(503, "unavailable", t("error_unavailable", lang))
+        if progress is None:
+            return error(404, "not_found", t("precheck_gone_text", lang, minutes=minutes))
+        lang = lang_of(request, progress.lang)
+        path_of, cache_dir = precheck_files(pid)
+        links = present.PictureLinks(f"/precheck/{pid}", lang)
+        return shown(progress, path_of, cache_dir, links, index, which, lang, pc.pool())
 
     # --- a filing's report behind a signed link ------------------------------------------------------
 
@@ -310,6 +400,7 @@ def pages_router(rt: Runtime) -> APIRouter:
             title=t("report_title", lang),
             intro=t("report_intro", lang) if found.done else t("report_checking", lang),
             progress=found,
+            pictures=present.PictureLinks(f"/r/{fid}/{expires}/{sig}", lang),
             poll_url=f"/r/{fid}/{expires}/{sig}/fragment",
         )
 
@@ -319,6 +410,29 @@ def pages_router(rt: Runtime) -> APIRouter:
         if isinstance(found, HTMLResponse):
             lang = lang_of(request)
             return error(found.status_code, "not_found", t("not_found_text", lang))
-        return fragment(found)
+        return fragment(found, present.PictureLinks(f"/r/{fid}/{expires}/{sig}", lang_of(request, found.lang)))
+
+    def filing_file(file: FileReport) -> Path:
+        return rt.blobs.path(file.sha256)
+
+    # The signature that opens the report opens its pictures: the same path, one level down.
+    @router.get("/r/{fid}/{expires}/{sig}/pictures/{index}/{page}.png")
+    def report_picture(
+        fid: str, expires: str, sig: str, index: int, page: int, request: Request, w: int = present.THUMB_WIDTH
+    ) -> Response:
+        found = linked(fid, expires, sig, request)
+        lang = lang_of(request)
+        if isinstance(found, HTMLResponse):
+            return error(found.status_code, "not_found", t("not_found_text", lang))
+        return picture(found, filing_file, filing_pictures, index, page, w, lang)
+
+    @router.get("/r/{fid}/{expires}/{sig}/evidence/{index}/{which}.json")
+    def report_evidence(fid: str, expires: str, sig: str, index: int, which: str, request: Request) -> JSONResponse:
+        found = linked(fid, expires, sig, request)
+        if isinstance(found, HTMLResponse):
+            return error(found.status_code, "not_found", t("not_found_text", lang_of(request)))
+        lang = lang_of(request, found.lang)
+        links = present.PictureLinks(f"/r/{fid}/{expires}/{sig}", lang)
+        return shown(found, filing_file, filing_pictures, links, index, which, lang)
 
     return router

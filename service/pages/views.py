@@ -24,6 +24,12 @@ class Progress:
     def done(self) -> bool:
         return self.final is not None
 
+    def file(self, index: int) -> FileReport | None:
+        """The report of the file at `index`, once it is checked."""
+        if self.final is not None:
+            return self.final.files[index] if 0 <= index < len(self.final.files) else None
+        return self.reports.get(index)
+
     def status(self, t: Any) -> str:
         """The one line a screen reader hears as the page fills in."""
         if self.final is not None:

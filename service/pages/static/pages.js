@@ -157,7 +157,131 @@
     render();
   }
 
+  /* --- a finding on its page: the dialog with the evidence drawn over the page's picture --- */
+
+  var SVG = "http://www.w3.org/2000/svg";
+  var opener = null;
+
+  function svgEl(name, attrs) {
+    var el = document.createElementNS(SVG, name);
+    Object.keys(attrs).forEach(function (key) { el.setAttribute(key, String(attrs[key])); });
+    return el;
+  }
+
+  /* The picture, and over it an SVG in the page's own points: outlines, lines and labels. */
+  function drawEvidence(view, ev) {
+    var frame = document.createElement("div");
+    frame.className = "page-frame";
+    var img = document.createElement("img");
+    img.src = ev.src;
+    img.alt = ev.alt || "";
+    img.className = "page-picture";
+    frame.appendChild(img);
+    var svg = svgEl("svg", {
+      viewBox: "0 0 " + ev.width_pt + " " + ev.height_pt,
+      preserveAspectRatio: "none",
+      "class": "evidence",
+      "aria-hidden": "true",
+      focusable: "false"
+    });
+    var size = Math.max(9, ev.width_pt / 45);
+    (ev.boxes || []).forEach(function (box) {
+      var shape;
+      if (box.kind === "line") {
+        shape = svgEl("line", { x1: box.x, y1: box.y, x2: box.x + box.w, y2: box.y + box.h, "class": "box box-line" });
+      } else {
+        shape = svgEl("rect", { x: box.x, y: box.y, width: Math.max(box.w, 1), height: Math.max(box.h, 1), "class": "box box-rect" });
+      }
+      svg.appendChild(shape);
+      if (box.label) {
+        var label = svgEl("text", {
+          x: box.x + (box.kind === "line" ? box.w : 0),
+          y: Math.max(size, Math.min(box.y, box.y + box.h) - size / 3),
+          "font-size": size,
+          "text-anchor": box.kind === "line" ? "end" : "start",
+          "class": "box-label"
+        });
+        label.textContent = box.label;
+        svg.appendChild(label);
+      }
+    });
+    frame.appendChild(svg);
+    view.appendChild(frame);
+    // The first box in sight once the picture has its height (a phone shows part of a page).
+    var first = svg.querySelector(".box");
+    if (first) {
+      img.addEventListener("load", function () { first.scrollIntoView({ block: "center" }); });
+    }
+  }
+
+  function showEvidence(dialog, ev) {
+    var view = document.getElementById("page-view");
+    var note = document.getElementById("page-dialog-note");
+    view.textContent = "";
+    if (ev.reason) {
+      note.textContent = ev.reason;
+      note.className = "dialog-note no-picture";
+      return;
+    }
+    if (ev.alt) { document.getElementById("page-dialog-title").textContent = ev.alt; }
+    note.className = "dialog-note";
+    note.textContent = ev.note || "";
+    drawEvidence(view, ev);
+    dialog.setAttribute("data-shown", "true");
+  }
+
+  function openPage(button) {
+    var dialog = document.getElementById("page-dialog");
+    if (!dialog || typeof dialog.showModal !== "function") { return; }
+    opener = button;
+    dialog.removeAttribute("data-shown");
+    document.getElementById("page-dialog-title").textContent = button.getAttribute("data-title") || "";
+    document.getElementById("page-view").textContent = "";
+    var note = document.getElementById("page-dialog-note");
+    note.className = "dialog-note";
+    note.textContent = dialog.getAttribute("data-s-loading");
+    if (!dialog.open) { dialog.showModal(); }
+    dialog.querySelector("[data-close]").focus();
+    var inline = button.getAttribute("data-evidence");
+    if (inline) {
+      showEvidence(dialog, JSON.parse(inline));
+      return;
+    }
+    fetch(button.getAttribute("data-evidence-url"), { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.json(); })
+      .then(function (ev) {
+        if (opener === button) { showEvidence(dialog, ev.error ? { reason: ev.error.message } : ev); }
+      })
+      .catch(function () {
+        if (opener === button) { showEvidence(dialog, { reason: dialog.getAttribute("data-s-error") }); }
+      });
+  }
+
+  function setupDialog() {
+    var dialog = document.getElementById("page-dialog");
+    if (!dialog) { return; }
+    document.addEventListener("click", function (e) {
+      var button = e.target.closest ? e.target.closest("[data-open-page]") : null;
+      if (button) { openPage(button); }
+    });
+    dialog.addEventListener("click", function (e) {
+      if (e.target.closest("[data-close]") || e.target === dialog) { dialog.close(); }
+    });
+    dialog.addEventListener("close", function () {
+      // Back where the reader was; a button redrawn meanwhile by the polling is found again.
+      var back = opener;
+      if (back && !document.body.contains(back)) { back = document.getElementById("results-heading"); }
+      opener = null;
+      if (back) { back.focus(); }
+    });
+    // A thumbnail that cannot be drawn keeps its page number, not a broken image.
+    document.addEventListener("error", function (e) {
+      if (e.target && e.target.tagName === "IMG" && e.target.closest(".thumbs")) { e.target.remove(); }
+    }, true);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    setupDialog();
     var form = document.getElementById("precheck-form");
     if (form) { setupForm(form); }
     var box = document.querySelector("[data-poll]");
