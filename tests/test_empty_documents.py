@@ -4,6 +4,8 @@ DOCX files and on the blank files of the corpus."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -85,3 +87,19 @@ def test_blank_corpus_documents_are_refused_as_empty(name: str) -> None:
 def test_documents_with_content_are_not_empty(name: str) -> None:
     _, found = findings(CORPUS / name)
     assert not any(rule.startswith("document.") for rule, _, _ in found)
+
+
+@needs_corpus
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_an_empty_legacy_doc_is_refused_as_empty(tmp_path: Path) -> None:
+    """Word's default blank document saved as .doc by LibreOffice: checked through the same
+    conversion as every .doc, it is empty like its DOCX."""
+    source = CORPUS / "python-docx" / "doc-word-default-blank.docx"
+    subprocess.run(
+        ["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "doc",
+         "--outdir", str(tmp_path), str(source)],
+        check=True, capture_output=True, timeout=120,
+    )
+    verdict, found = findings(tmp_path / "doc-word-default-blank.doc")
+    assert verdict == "reject"
+    assert [rule for rule, severity, _ in found if severity == "reject"] == ["document.empty"]
