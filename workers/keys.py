@@ -77,6 +77,15 @@ class Keys:
     def metrics(self) -> str:
         return f"{self.namespace}:metrics"
 
+    def rate(self, client_digest: str) -> str:
+        """Counter with a one-minute TTL: a client address's pre-checks this minute (its sha256)."""
+        return f"{self.namespace}:rate:{client_digest}"
+
+    @property
+    def every_key(self) -> str:
+        """SCAN pattern of every key under this namespace (pre-checks: their keys must expire)."""
+        return f"{self.namespace}:*"
+
     @property
     def filing_prefix(self) -> str:
         """Prefix of every filing's keys; `filing(fid)` is the hash that lists its files."""

@@ -149,7 +149,7 @@ class Prechecks:
                 shutil.rmtree(path, ignore_errors=True)
                 removed += 1
                 log.info("precheck.swept", precheck_id=path.name)
-        for key in self.rt.redis.scan_iter(match=f"{self.keys.namespace}:*", count=1000):
+        for key in self.rt.redis.scan_iter(match=self.keys.every_key, count=1000):
             if self.rt.redis.ttl(key) == -1:
                 self.rt.redis.expire(key, max(1, int(self.ttl_s)))
         return removed

@@ -203,7 +203,7 @@ def pages_router(rt: Runtime) -> APIRouter:
     def rate_limited(address: str) -> int:
         """Seconds to wait when this address has used up its pre-checks for the minute, else 0."""
         digest = hashlib.sha256(address.encode()).hexdigest()[:32]
-        key = f"{pc.keys.namespace}:rate:{digest}"
+        key = pc.keys.rate(digest)
         count = int(rt.redis.incr(key))
         if count == 1:
             rt.redis.expire(key, 60)
