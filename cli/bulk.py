@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import signal
 import sys
@@ -18,6 +19,21 @@ from typing import Any
 
 from ..core import messages
 from ..core.policy import PolicyError, load_policy
+
+#: The types of the numbers in revalidate's closing lines (CLDR plurals and formats).
+SUMMARY_PARAM_TYPES = {
+    "files": "count",
+    "distinct": "count",
+    "accept": "count",
+    "reject": "count",
+    "unreadable": "count",
+    "written": "count",
+    "checked": "count",
+    "replayed": "count",
+    "done": "count",
+    "count": "count",
+    "rate": "number",
+}
 
 COMMANDS = ("revalidate", "diff")
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
@@ -123,22 +139,35 @@ def _revalidate(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     v = totals["verdicts"]
     s = stats.as_dict()
-    print(
-        f"{totals['files']} files ({totals['distinct_contents']} distinct contents) in {out}: "
-        f"{v['accept']} accepted, {v['reject']} rejected, {v['error']} unreadable"
-    )
-    # The same figures as this invocation's entry in run.json ("runs"), named as there.
-    print(
-        f"this invocation: {s['written']} results written; {s['checked']} contents checked, "
-        f"{s['replayed']} copies answered from an earlier result; {s['already_done']} results were "
-        f"there before; {s['files_per_s']} files/s"
-    )
     f = totals["filings"]
-    if f["count"]:
-        print(f"{f['count']} filings: {f['accept']} accepted, {f['reject']} rejected")
+    say = functools.partial(messages.phrase, lang=args.lang, types=SUMMARY_PARAM_TYPES)
     print(
-        f"report: {out / 'results.jsonl'}, {out / FILINGS}, {out / summary.SUMMARY_JSON}, "
-        f"{out / summary.SUMMARY_CSV}"
+        say(
+            "bulk_totals",
+            files=totals["files"],
+            distinct=totals["distinct_contents"],
+            out=str(out),
+            accept=v["accept"],
+            reject=v["reject"],
+            unreadable=v["error"],
+        )
+    )
+    # The same figures as this invocation's entry in run.json ("runs").
+    print(
+        say(
+            "bulk_this_run",
+            written=s["written"],
+            checked=s["checked"],
+            replayed=s["replayed"],
+            done=s["already_done"],
+            rate=s["files_per_s"],
+        )
+    )
+    if f["count"]:
+        print(say("bulk_filings", count=f["count"], accept=f["accept"], reject=f["reject"]))
+    print(
+        f"{messages.ui('bulk_report', args.lang)}: {out / 'results.jsonl'}, {out / FILINGS}, "
+        f"{out / summary.SUMMARY_JSON}, {out / summary.SUMMARY_CSV}"
     )
     compare = None
     if args.compare:
@@ -150,7 +179,7 @@ def _revalidate(args: argparse.Namespace) -> int:
         )
         compare = {"old": args.compare, "summary": d.to_dict(), "diff": out / "diff.jsonl"}
     try:
-        print(f"page: {htmlreport.write(out, args.lang, compare=compare)}")
+        print(f"{messages.ui('bulk_page', args.lang)}: {htmlreport.write(out, args.lang, compare=compare)}")
     except OSError as exc:  # the results are complete without the page; say so and go on
         print(f"courtdoc: warning: report.html not written: {exc}", file=sys.stderr)
     return EXIT_OK

@@ -15,12 +15,14 @@ from typing import Any
 
 import pytest
 from babel import Locale
+from courtdoc.cli.bulk import SUMMARY_PARAM_TYPES
 from courtdoc.core import messages, rules
 
 NUMBERS: tuple[int | float, ...] = (1, 2, 5, 21, 1.5)
 
 # Values a check passes for parameters of type text (filer's data and technical names).
 TEXT_VALUES = {
+    "out": "архив-2026",
     "name": "Доверенность.pdf",
     "other": "Доверенность копия.pdf",
     "title": "Исковое заявление",
@@ -124,8 +126,9 @@ def _declared_types() -> dict[str, str]:
     return types
 
 
-# The types of the parameters of ui phrases; `files` is the CLI's count of files checked together.
-TYPES = {**_declared_types(), "files": "count"}
+# The types of the parameters of ui phrases; `files` is the CLI's count of files checked together,
+# the rest revalidate's closing lines.
+TYPES = {**_declared_types(), "files": "count", **SUMMARY_PARAM_TYPES}
 
 
 def _params(
