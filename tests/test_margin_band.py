@@ -47,7 +47,7 @@ def rules(path: Path) -> list[tuple[str, str]]:
 def test_a_lone_line_in_the_top_band_is_body_text(content_docs: dict[str, Path]) -> None:
     path = content_docs["margin_line_arial12"]
     assert areas(path) == {"body": {("Helvetica", 12.0)}}
-    assert rules(path) == [("font.family", "12")]
+    assert rules(path) == [("font.family", "12"), ("font.size", "12")]  # both rules it breaks
     assert validate_file(path, default_policy()).to_dict()["verdict"] == "reject"
 
 
