@@ -163,6 +163,10 @@ def _covers(box: dict[str, Any], inner: tuple[float, float, float, float], slack
     )
 
 
+def _inside(box: dict[str, Any], width: float, height: float) -> bool:
+    return box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["w"] <= width and box["y"] + box["h"] <= height
+
+
 @pytest.fixture(scope="module")
 def plain(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _draw(tmp_path_factory.mktemp("boxes") / "arial_line.pdf")
@@ -176,7 +180,7 @@ def test_a_deviating_line_is_boxed_where_pdfium_draws_it(plain: Path) -> None:
     assert issue.rule == "font.minor_deviation" and issue.location["page"] == 2
     (box,) = issue.location["boxes"]  # one line of Arial, one box
     assert box["page"] == 2 and box["kind"] == "rect"
-    assert 0 <= box["x"] and box["x"] + box["w"] <= A4[0] and 0 <= box["y"] and box["y"] + box["h"] <= A4[1]
+    assert _inside(box, *A4)
     chars = list(_pdfium_boxes(plain, 2, ARIAL_LINE))
     assert len(chars) > 40 and all(_covers(box, c) for c in chars)
     # Tight enough to show the line, not the paragraph: no taller than two lines of 12 pt.
@@ -191,7 +195,7 @@ def test_boxes_follow_the_displayed_page(plain: Path, tmp_path: Path, rotate: in
     path = _turned(plain, tmp_path / f"turned_{rotate}.pdf", rotate, (20, 30, 580, 830))
     (box,) = _font_issue(path).location["boxes"]
     width, height = (800, 560) if rotate in (90, 270) else (560, 800)
-    assert 0 <= box["x"] and box["x"] + box["w"] <= width and 0 <= box["y"] and box["y"] + box["h"] <= height
+    assert _inside(box, width, height)
     assert all(_covers(box, c) for c in _pdfium_boxes(path, 2, ARIAL_LINE))
     assert (box["w"] > box["h"]) == (rotate in (0, 180))  # a line across the page as shown
 

@@ -20,6 +20,7 @@ names every font) is labelled with the name its embedded program gives itself (`
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -240,10 +241,8 @@ def font_info(font_obj: Any) -> FontInfo:
     if is_anonymous(info.name):
         info.label = program_name(font) or info.label
         info.symbolic = is_symbol_font(info.label)
-    try:
+    with contextlib.suppress(Exception):  # a broken descriptor: the default extent
         _read_extent(info, font)
-    except Exception:  # a broken descriptor: the default extent
-        pass
     return info
 
 
@@ -327,8 +326,11 @@ def _standard_widths(info: FontInfo, table: dict[int, str]) -> None:
     letters = sorted(float(by_char[c]) for c in "abcdefghijklmnopqrstuvwxyz" if c in by_char)
     if letters:
         info.default_width = letters[len(letters) // 2]  # a letter it has no width for: a typical one
-    info.ascent = float(descriptor.get("Ascent", 0) or 0) / 1000 or info.ascent
-    info.descent = float(descriptor.get("Descent", 0) or 0) / 1000 or info.descent
+    ascent, descent = descriptor.get("Ascent"), descriptor.get("Descent")
+    if isinstance(ascent, int | float) and ascent > 0:
+        info.ascent = ascent / 1000
+    if isinstance(descent, int | float) and descent < 0:
+        info.descent = descent / 1000
 
 
 def _cid_widths(array: Any) -> dict[int, float]:
