@@ -16,6 +16,16 @@ invisibly (render mode 3 or 7 — the OCR layer a scanner lays under its picture
 and never judged as typed text; so is text that an opaque image covering at least a quarter of
 the page is painted over (OCR "text under the page image" layers are drawn in mode 0 first).
 
+**List labels.** Word draws a list's bullet or dash as a run of its own, in the list's font —
+often Symbol or Wingdings. Like the DOCX reader, which skips list labels, the text layer leaves
+out a run of one glyph that is a bullet or dash in a symbol font (Symbol, Wingdings, Webdings,
+ZapfDingbats), or one at the start of a line in any font: it is still a visible glyph of the page,
+but not text whose font is judged. A Greek letter set in Symbol inside a line is text.
+
+**Where.** The first `MAX_BOX_RUNS` runs of each (area, font, size) on a page are kept with their
+matrices; when a font finding names that page first, they become its `location.boxes` (one box
+per line, in points from the top-left corner of the page as displayed): `run_boxes`.
+
 **Headers and footers.** A PDF does not say which text was a page header, except when it is
 tagged (Word and Acrobat mark running heads and page numbers as pagination artifacts). Text so
 tagged, and text whose baseline lies within `fonts.pdf_margin_mm` of the top or bottom edge of
