@@ -67,7 +67,8 @@ def _draw(path: Path, bullets: str | None = None, dash_font: str | None = None) 
     """Two pages of Times New Roman 14 with one Arial 12 line on page 2 (after four body lines);
     with `bullets`, a list on page 1 whose labels are drawn in that font (Word's way: the label
     a run of its own, the item's text after a tab stop); with `dash_font`, a lone dash at a
-    line's start and one inside a line, in that font."""
+    line's start before a tab's gap, one inside a line and one a line starts with before a space,
+    in that font."""
     from reportlab.pdfgen import canvas
 
     _register()
@@ -98,13 +99,18 @@ def _draw(path: Path, bullets: str | None = None, dash_font: str | None = None) 
             c.setFont(dash_font, 14)
             c.drawString(30 * MM, y, "–")
             c.setFont("TimesNewRomanPSMT", 14)
-            c.drawString(36 * MM, y, "пункт перечня, набранный вручную;")
+            c.drawString(40 * MM, y, "пункт перечня, набранный вручную;")
             y -= 14 * 1.15
             c.drawString(30 * MM, y, "срок")
             c.setFont(dash_font, 14)
             c.drawString(30 * MM + 32, y, "–")
             c.setFont("TimesNewRomanPSMT", 14)
             c.drawString(30 * MM + 44, y, "десять дней.")
+            y -= 14 * 1.15
+            c.setFont(dash_font, 14)
+            c.drawString(30 * MM, y, "–")  # a dash the line wraps before: a space, not a tab, after it
+            c.setFont("TimesNewRomanPSMT", 14)
+            c.drawString(30 * MM + 12, y, "так указано в решении.")
         c.showPage()
     c.save()
     return path
@@ -259,7 +265,8 @@ def test_a_lone_dash_at_a_line_start_is_a_label_in_any_font(tmp_path: Path, font
     path = _draw(tmp_path / "dashes.pdf", dash_font=font)
     layer = pdf_text.read_text_layer(pypdf.PdfReader(path), default_policy())
     first = {k: c.chars for k, c in layer.pages[0].combos.items() if k[1] == font}
-    assert first == {("body", font, 14.0): 1}  # the dash inside a line counts; the leading one does not
+    # The dashes inside a line and before a space count; the label before a tab's gap does not.
+    assert first == {("body", font, 14.0): 2}
 
 
 @pytest.mark.skipif(not WORD_PDF.is_file(), reason=f"the corpus is not at {CORPUS}")

@@ -58,13 +58,14 @@ from ...core.report import FontUsage, PageInfo, TextSummary
 from ..findings import Issues
 from ..fontnames import FontJudge
 from ..textrules import Place, TextInventory, judge_fonts, judge_spacing
-from .content import Matrix, Scanner, multiply, shown_kerning, shown_pieces
+from .content import Matrix, Run, Scanner, multiply, shown_kerning, shown_pieces
 from .fontmaps import FontInfo, is_bullet
 
 INVISIBLE_MODES = frozenset({3, 7})
 MIN_SPACING_GAPS = 3
 EXCERPT_CHARS = 60
 MAX_QUOTED_LINES = 6
+LABEL_GAP_EM = 0.6  # a label's tab: the next text starts this far (in ems) after a lone dash
 MAX_BOX_RUNS = 20  # runs of a combination kept per page to box its text on the page
 BOX_PAD = 1.0  # points added around a line's box
 _SUBSET = re.compile(r"^[A-Z]{6}\+")
@@ -335,6 +336,7 @@ class _PageReader:
         self.band = max(0.0, policy.fonts.pdf_margin_mm) * MM
         self.single_em = policy.spacing.single_line_em
         self.sizes: dict[tuple[float, float, float, float, float], float] = {}
+        self.runs: list[Run] = []  # the page's runs, to look past a lone dash
 
     def read(self, number: int, page: Any, scanner: Scanner) -> PageText:
         out = PageText(number)
@@ -346,6 +348,7 @@ class _PageReader:
         lines = _Lines()
         covers = _covers(content.covers, _page_area(page))
         banded: list[tuple[float, int, float, Quoted]] = []  # upright margin-band lines
+        self.runs = content.runs
         for index, (font, tf, matrix, mode, raw, tag, args) in enumerate(content.runs):
             visible = font.visible(raw)
             if not visible:
@@ -354,10 +357,20 @@ class _PageReader:
                 out.invisible += visible
                 continue
             out.visible += visible
-            self._count(out, frame, lines, banded, font, tf, matrix, raw, tag, args, visible)
+            self._count(out, frame, lines, banded, font, tf, matrix, raw, tag, args, visible, index)
         _settle_band(out, lines, banded, _has_picture(content.images, _page_area(page)))
         lines.measure(out, self.single_em)
         return out
+
+    def _list_label(self, font: FontInfo, raw: bytes, line_start: bool, index: int) -> bool:
+        """A run of one glyph that is a list's label (Word draws one as a run of its own): a
+        bullet or dash in a symbol font; in another font, one that starts a line with a tab's
+        gap before the text (a dash a line happens to start with is followed by a space)."""
+        if not (font.symbolic or line_start):
+            return False
+        if not is_bullet(font.decode(raw).strip(), font.symbolic):
+            return False
+        return font.symbolic or _tab_after(self.runs, index)
 
     def _count(
         self,
@@ -372,6 +385,7 @@ class _PageReader:
         tag: str | None,
         args: Any,
         visible: int,
+        index: int,
     ) -> None:
         """One visible run: its characters to its (area, font, size), its first ones kept to
         quote; upright body text to its baseline."""
@@ -388,7 +402,7 @@ class _PageReader:
         else:
             area = frame.area(tag, y)
         upright = m[1] == 0 and m[2] == 0 and m[0] > 0 and m[3] > 0
-        if visible == 1 and _list_label(font, raw, area == "body" and upright and round(y, 1) not in lines.by_y):
+        if visible == 1 and self._list_label(font, raw, area == "body" and upright and round(y, 1) not in lines.by_y, index):
             return  # a list's bullet or dash: not the text's font, as a Word list label is not
         key = (area, font.label, size)
         combo = out.combos.get(key)
@@ -413,12 +427,23 @@ class _PageReader:
                 banded.append((y, visible, size, run))
 
 
-def _list_label(font: FontInfo, raw: bytes, line_start: bool) -> bool:
-    """A run of one glyph that is a list's label: a bullet or dash in a symbol font, or one at
-    the start of a line in any font (Word draws a list's label as a run of its own)."""
-    if not (font.symbolic or line_start):
+def _tab_after(runs: list[Run], index: int) -> bool:
+    """The next visible run starts on the same baseline, a tab's width (`LABEL_GAP_EM`) or more
+    after the end of this one: a list label's gap, wider than a space after a dash."""
+    font, tf, (a, b, _, _, e, f), *_ = runs[index]
+    raw = runs[index][4]
+    em = abs(tf) * math.hypot(a, b)
+    if em == 0:
         return False
-    return is_bullet(font.decode(raw).strip(), font.symbolic)
+    ux, uy = a * abs(tf) / em, b * abs(tf) / em  # the baseline's direction
+    end = font.advance(raw) * em
+    for nfont, _, nm, _, nraw, *_ in runs[index + 1 : index + 8]:
+        if not nfont.visible(nraw):
+            continue
+        dx, dy = nm[4] - e, nm[5] - f
+        along, across = dx * ux + dy * uy, dy * ux - dx * uy
+        return abs(across) < 0.3 * em and along - end >= LABEL_GAP_EM * em
+    return False
 
 
 def _has_picture(images: list[Matrix], page_area: float) -> bool:
