@@ -19,8 +19,10 @@ the page is painted over (OCR "text under the page image" layers are drawn in mo
 **List labels.** Word draws a list's bullet or dash as a run of its own, in the list's font —
 often Symbol or Wingdings. Like the DOCX reader, which skips list labels, the text layer leaves
 out a run of one glyph that is a bullet or dash in a symbol font (Symbol, Wingdings, Webdings,
-ZapfDingbats), or one at the start of a line in any font: it is still a visible glyph of the page,
-but not text whose font is judged. A Greek letter set in Symbol inside a line is text.
+ZapfDingbats), or, in any font, one that starts a line with a tab's gap (`LABEL_GAP_EM`) before
+the text that follows: it is still a visible glyph of the page, but not text whose font is
+judged. A Greek letter set in Symbol inside a line is text, and so is a dash a line happens to
+start with (a space follows it, not a tab).
 
 **Where.** The first `MAX_BOX_RUNS` runs of each (area, font, size) on a page are kept with their
 matrices; when a font finding names that page first, they become its `location.boxes` (one box
@@ -402,8 +404,10 @@ class _PageReader:
         else:
             area = frame.area(tag, y)
         upright = m[1] == 0 and m[2] == 0 and m[0] > 0 and m[3] > 0
-        if visible == 1 and self._list_label(font, raw, area == "body" and upright and round(y, 1) not in lines.by_y, index):
-            return  # a list's bullet or dash: not the text's font, as a Word list label is not
+        if visible == 1:
+            line_start = area == "body" and upright and round(y, 1) not in lines.by_y
+            if self._list_label(font, raw, line_start, index):
+                return  # a list's bullet or dash: not the text's font, as a Word list label is not
         key = (area, font.label, size)
         combo = out.combos.get(key)
         if combo is None:
