@@ -48,8 +48,11 @@ class Place:
     cell: str | None = None
     excerpt: str = ""
     order: int = 0  # document order, for sorting places gathered from several tallies
+    # Where the text is drawn (a PDF's glyph runs): `location.boxes`, measured when asked for.
+    boxes: Callable[[], list[dict[str, Any]]] | None = None
 
-    def location(self) -> dict[str, Any]:
+    def location(self, with_boxes: bool = False) -> dict[str, Any]:
+        """The place as a finding's location; with its boxes for the place a finding names first."""
         loc: dict[str, Any] = {}
         for key in ("page", "paragraph", "sheet", "cell", "part"):
             value = getattr(self, key)
@@ -57,6 +60,10 @@ class Place:
                 loc[key] = value
         if self.excerpt:
             loc["excerpt"] = self.excerpt
+        if with_boxes and self.boxes is not None:
+            boxes = self.boxes()
+            if boxes:
+                loc["boxes"] = boxes
         return loc
 
     def label(self) -> str:
@@ -236,7 +243,7 @@ def judge_fonts(inv: TextInventory, policy: Policy, issues: Issues, *, spreadshe
             for rule in rules:
                 issues.add(
                     rule,
-                    location=_first(tally).location(),
+                    location=_first(tally).location(with_boxes=True),
                     observed={
                         "font": name,
                         "size_pt": size,

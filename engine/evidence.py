@@ -11,6 +11,10 @@ The search runs in a sandbox child (`find_boxes`), like the drawing: a hostile P
 the policy's time and memory bounds. An excerpt LibreOffice lays out differently (a line break,
 a hyphen) is looked for again by its first words. A paragraph goes on below the quoted words
 while its lines run to the right margin: its following lines are boxed too.
+
+A finding that already says where it is (`location.boxes`: a scan's measured region, a PDF font
+finding's glyph runs measured by the text layer) is drawn with its own boxes and never searched
+(`wants_evidence` is false for it).
 """
 
 from __future__ import annotations

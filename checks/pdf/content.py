@@ -438,6 +438,28 @@ def shown_pieces(args: Any) -> list[bytes]:
     return [p for p in pieces if p]
 
 
+def shown_kerning(args: Any) -> float:
+    """The sum of a TJ array's adjustments, in thousandths of an em (positive moves left)."""
+    if isinstance(args, bytes):
+        if b"[" not in args:
+            return 0.0
+        total = 0.0
+        for _, _, number in _SHOWN_ITEMS.findall(args):
+            if number:
+                try:
+                    total += float(number)
+                except ValueError:
+                    continue
+        return total
+    return sum(
+        float(item)
+        for operand in args
+        if isinstance(operand, list)
+        for item in operand
+        if isinstance(item, int | float)
+    )
+
+
 def _slow_shown(args: list[Any]) -> bytes:
     parts: list[bytes] = []
     for operand in args:

@@ -10,17 +10,23 @@ the standard encoding. Composite (Type0) fonts use 2-byte codes with Identity-H/
 code-space ranges of an embedded CMap. A glyph without any mapping still counts as one visible
 character; it shows as "\ufffd" in excerpts.
 
+Word draws list bullets and dashes in a symbol font (Symbol, Wingdings, Webdings, ZapfDingbats):
+`FontInfo.symbolic` says so, and `is_bullet` tells a list label's glyph, so that the text layer
+can leave list labels out as the DOCX reader does.
+
 A font whose dictionary name says nothing (`CIDFont+F1`, as Windows' "Microsoft Print to PDF"
 names every font) is labelled with the name its embedded program gives itself (`fontprograms`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from pdfminer.encodingdb import EncodingDB, name2unicode
+from pdfminer.fontmetrics import FONT_METRICS
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, StreamObject
 
 from .fontprograms import is_anonymous, program_name
@@ -31,6 +37,10 @@ _SUBSET = re.compile(r"^[A-Z]{6}\+")
 _HEX = re.compile(rb"<([0-9A-Fa-f]+)>")
 _RANGE_LINE = re.compile(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*(\[[^\]]*\]|<[0-9A-Fa-f]*>)")
 _MAX_RANGE = 65536
+_SYMBOL_FONTS = ("Symbol", "ZapfDingbats", "Wingdings", "Webdings", "Dingbats")
+# Glyphs a list label is drawn with: bullets, dashes, arrows, check marks, boxes.
+BULLETS = frozenset("•‣◦⁃∙·●○◘◙▪▫■□◆◇♦►▸▹▶➢➣➤➔→⇒✓✔✗✘❖★☐☑-‐‑‒–—―−")
+_DEFAULT_ASCENT, _DEFAULT_DESCENT = 0.9, -0.22  # in ems, when the font does not say
 _ENCODINGS = {"/WinAnsiEncoding", "/MacRomanEncoding", "/StandardEncoding", "/PDFDocEncoding"}
 
 
@@ -97,6 +107,19 @@ def _glyph_text(name: str) -> str:
         return UNKNOWN
 
 
+def is_symbol_font(name: str) -> bool:
+    """A font of pictures rather than letters: `Symbol`, `SymbolMT`, `Wingdings-Regular`…"""
+    return name.split("+")[-1].startswith(_SYMBOL_FONTS)
+
+
+def is_bullet(text: str, symbolic: bool) -> bool:
+    """A list label's glyph: a bullet or a dash; in a symbol font also a private-use code (how
+    Wingdings' bullets decode) or a glyph without a Unicode value."""
+    if text in BULLETS:
+        return True
+    return symbolic and len(text) == 1 and (text == UNKNOWN or "\ue000" <= text <= "\uf8ff")
+
+
 def _simple_encoding(font: DictionaryObject, base_font: str) -> dict[int, str]:
     encoding = _resolve(font.get("/Encoding"))
     base = "StandardEncoding" if font.get("/Subtype") == "/Type1" else "WinAnsiEncoding"
@@ -118,7 +141,7 @@ def _simple_encoding(font: DictionaryObject, base_font: str) -> dict[int, str]:
             if 0 <= code < 256:
                 table[code] = _glyph_text(item[1:])
             code += 1
-    if base_font.split("+")[-1].startswith(("Symbol", "ZapfDingbats", "Wingdings")):
+    if is_symbol_font(base_font):
         # Symbol fonts: each code is a glyph, whatever it stands for.
         table = {c: table.get(c, UNKNOWN) for c in range(256)}
     return table
@@ -140,9 +163,13 @@ class FontInfo:
     # Codes drawn as whitespace or as nothing, to count visible glyphs without decoding; None
     # when there are too many of them for counting to be the quicker way.
     blanks: tuple[bytes, ...] | tuple[str, ...] | None = None
+    symbolic: bool = False  # a symbol font (`is_symbol_font`)
+    ascent: float = _DEFAULT_ASCENT  # the glyphs' extent above and below the baseline, in ems
+    descent: float = _DEFAULT_DESCENT
 
     def __post_init__(self) -> None:
         self.label = _SUBSET.sub("", self.name.strip())
+        self.symbolic = is_symbol_font(self.label)
         blank = [code for code, text in self.table.items() if not text.strip()]
         if len(blank) <= _FEW_BLANKS:
             if self.code_lengths == (1,):
@@ -213,7 +240,28 @@ def font_info(font_obj: Any) -> FontInfo:
         )
     if is_anonymous(info.name):
         info.label = program_name(font) or info.label
+        info.symbolic = is_symbol_font(info.label)
+    with contextlib.suppress(Exception):  # a broken descriptor: the default extent
+        _read_extent(info, font)
     return info
+
+
+def _read_extent(info: FontInfo, font: DictionaryObject) -> None:
+    """Ascent and descent from the font descriptor (the descendant font's for a Type0 font)."""
+    holder = font
+    if font.get("/Subtype") == "/Type0":
+        descendants = _resolve(font.get("/DescendantFonts"))
+        if isinstance(descendants, ArrayObject) and descendants:
+            holder = _resolve(descendants[0])
+    descriptor = _resolve(holder.get("/FontDescriptor")) if isinstance(holder, DictionaryObject) else None
+    if not isinstance(descriptor, DictionaryObject):
+        return
+    ascent = float(_resolve(descriptor.get("/Ascent", 0)) or 0) / 1000
+    descent = float(_resolve(descriptor.get("/Descent", 0)) or 0) / 1000
+    if 0.3 <= ascent <= 2.0:
+        info.ascent = ascent
+    if -1.0 <= descent <= 0.0:
+        info.descent = min(descent, -0.05)
 
 
 def _font_info(font: DictionaryObject) -> FontInfo:
@@ -260,7 +308,29 @@ def _font_info(font: DictionaryObject) -> FontInfo:
         descriptor = _resolve(font.get("/FontDescriptor"))
         if isinstance(descriptor, DictionaryObject) and "/MissingWidth" in descriptor:
             info.default_width = float(_resolve(descriptor["/MissingWidth"]))
+    elif subtype != "/Type3":
+        _standard_widths(info, table)
     return info
+
+
+def _standard_widths(info: FontInfo, table: dict[int, str]) -> None:
+    """A simple font without /Widths (a standard-14 font, or one a producer left out): the
+    widths of the standard font it is or stands in for, by the characters its codes show."""
+    name = info.label.replace("-", ",").replace("PSMT", "").replace("MT", "")
+    base = name.split(",")[0]
+    metrics = FONT_METRICS.get(info.label) or FONT_METRICS.get(name) or FONT_METRICS.get(base)
+    if metrics is None:
+        metrics = FONT_METRICS["Times-Roman" if "Times" in base else "Helvetica"]
+    descriptor, by_char = metrics
+    info.widths = {code: float(by_char[text]) for code, text in table.items() if text in by_char}
+    letters = sorted(float(by_char[c]) for c in "abcdefghijklmnopqrstuvwxyz" if c in by_char)
+    if letters:
+        info.default_width = letters[len(letters) // 2]  # a letter it has no width for: a typical one
+    ascent, descent = descriptor.get("Ascent"), descriptor.get("Descent")
+    if isinstance(ascent, int | float) and ascent > 0:
+        info.ascent = ascent / 1000
+    if isinstance(descent, int | float) and descent < 0:
+        info.descent = descent / 1000
 
 
 def _cid_widths(array: Any) -> dict[int, float]:

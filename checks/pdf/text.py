@@ -16,6 +16,18 @@ invisibly (render mode 3 or 7 — the OCR layer a scanner lays under its picture
 and never judged as typed text; so is text that an opaque image covering at least a quarter of
 the page is painted over (OCR "text under the page image" layers are drawn in mode 0 first).
 
+**List labels.** Word draws a list's bullet or dash as a run of its own, in the list's font —
+often Symbol or Wingdings. Like the DOCX reader, which skips list labels, the text layer leaves
+out a run of one glyph that is a bullet or dash in a symbol font (Symbol, Wingdings, Webdings,
+ZapfDingbats), or, in any font, one that starts a line with a tab's gap (`LABEL_GAP_EM`) before
+the text that follows: it is still a visible glyph of the page, but not text whose font is
+judged. A Greek letter set in Symbol inside a line is text, and so is a dash a line happens to
+start with (a space follows it, not a tab).
+
+**Where.** The first `MAX_BOX_RUNS` runs of each (area, font, size) on a page are kept with their
+matrices; when a font finding names that page first, they become its `location.boxes` (one box
+per line, in points from the top-left corner of the page as displayed): `run_boxes`.
+
 **Headers and footers.** A PDF does not say which text was a page header, except when it is
 tagged (Word and Acrobat mark running heads and page numbers as pagination artifacts). Text so
 tagged, and text whose baseline lies within `fonts.pdf_margin_mm` of the top or bottom edge of
@@ -48,13 +60,16 @@ from ...core.report import FontUsage, PageInfo, TextSummary
 from ..findings import Issues
 from ..fontnames import FontJudge
 from ..textrules import Place, TextInventory, judge_fonts, judge_spacing
-from .content import Matrix, Scanner, multiply, shown_pieces
-from .fontmaps import FontInfo
+from .content import Matrix, Run, Scanner, multiply, shown_kerning, shown_pieces
+from .fontmaps import FontInfo, is_bullet
 
 INVISIBLE_MODES = frozenset({3, 7})
 MIN_SPACING_GAPS = 3
 EXCERPT_CHARS = 60
 MAX_QUOTED_LINES = 6
+LABEL_GAP_EM = 0.6  # a label's tab: the next text starts this far (in ems) after a lone dash
+MAX_BOX_RUNS = 20  # runs of a combination kept per page to box its text on the page
+BOX_PAD = 1.0  # points added around a line's box
 _SUBSET = re.compile(r"^[A-Z]{6}\+")
 _STYLE = re.compile(r"[-,](?:[A-Za-z]*)$")
 _FOUNDRY = re.compile(r"(?:PSMT|PS|MT)$")
@@ -88,9 +103,9 @@ def family_label(name: str) -> str:
     return stripped if len(stripped) >= 3 else base
 
 
-def display_matrix(page: Any) -> tuple[Matrix, float]:
+def display_matrix(page: Any) -> tuple[Matrix, float, float]:
     """User space → the page as displayed (crop box origin at bottom left, /Rotate applied);
-    and the displayed height."""
+    and the displayed width and height."""
     try:
         box = page.cropbox
         x0, y0, x1, y1 = float(box.left), float(box.bottom), float(box.right), float(box.top)
@@ -101,12 +116,12 @@ def display_matrix(page: Any) -> tuple[Matrix, float]:
     except (TypeError, ValueError):
         rotate = 0
     if rotate == 90:
-        return (0.0, -1.0, 1.0, 0.0, -y0, x1), x1 - x0
+        return (0.0, -1.0, 1.0, 0.0, -y0, x1), y1 - y0, x1 - x0
     if rotate == 180:
-        return (-1.0, 0.0, 0.0, -1.0, x1, y1), y1 - y0
+        return (-1.0, 0.0, 0.0, -1.0, x1, y1), x1 - x0, y1 - y0
     if rotate == 270:
-        return (0.0, 1.0, -1.0, 0.0, y1, -x0), x1 - x0
-    return (1.0, 0.0, 0.0, 1.0, -x0, -y0), y1 - y0
+        return (0.0, 1.0, -1.0, 0.0, y1, -x0), y1 - y0, x1 - x0
+    return (1.0, 0.0, 0.0, 1.0, -x0, -y0), x1 - x0, y1 - y0
 
 
 Quoted = tuple[FontInfo, bytes, Any, Matrix, float, float]  # font, bytes, operands, em matrix, x, y
@@ -120,6 +135,7 @@ class Combo:
     chars: int = 0
     quoted: int = 0  # visible characters of the runs kept
     runs: list[Quoted] = field(default_factory=list)
+    spots: list[Quoted] = field(default_factory=list)  # the first runs, to box on the page
 
     def keep(self, run: Quoted, visible: int) -> None:
         self.runs.append(run)
@@ -148,6 +164,8 @@ class Combo:
 @dataclass
 class PageText:
     number: int
+    width: float = 0.0  # the page as displayed, in points
+    height: float = 0.0
     visible: int = 0  # visible glyphs (whitespace not counted), every area
     invisible: int = 0  # glyphs drawn invisibly: an OCR layer
     combos: dict[tuple[str, str, float], Combo] = field(default_factory=dict)  # (area, font, size)
@@ -252,6 +270,7 @@ class _Frame:
     to_display: Matrix
     dx: float
     dy: float
+    width: float
     height: float
     top_band: float
     bottom_band: float
@@ -259,12 +278,13 @@ class _Frame:
 
     @classmethod
     def of(cls, page: Any, band: float) -> _Frame:
-        to_display, height = display_matrix(page)
+        to_display, width, height = display_matrix(page)
         return cls(
             turned=to_display[:4] != (1.0, 0.0, 0.0, 1.0),
             to_display=to_display,
             dx=to_display[4],
             dy=to_display[5],
+            width=width,
             height=height,
             top_band=height - band,
             bottom_band=band,
@@ -318,6 +338,7 @@ class _PageReader:
         self.band = max(0.0, policy.fonts.pdf_margin_mm) * MM
         self.single_em = policy.spacing.single_line_em
         self.sizes: dict[tuple[float, float, float, float, float], float] = {}
+        self.runs: list[Run] = []  # the page's runs, to look past a lone dash
 
     def read(self, number: int, page: Any, scanner: Scanner) -> PageText:
         out = PageText(number)
@@ -325,9 +346,11 @@ class _PageReader:
         out.fallback_streams = content.fallback_streams
         out.errors = content.errors
         frame = _Frame.of(page, self.band)
+        out.width, out.height = frame.width, frame.height
         lines = _Lines()
         covers = _covers(content.covers, _page_area(page))
         banded: list[tuple[float, int, float, Quoted]] = []  # upright margin-band lines
+        self.runs = content.runs
         for index, (font, tf, matrix, mode, raw, tag, args) in enumerate(content.runs):
             visible = font.visible(raw)
             if not visible:
@@ -336,10 +359,20 @@ class _PageReader:
                 out.invisible += visible
                 continue
             out.visible += visible
-            self._count(out, frame, lines, banded, font, tf, matrix, raw, tag, args, visible)
+            self._count(out, frame, lines, banded, font, tf, matrix, raw, tag, args, visible, index)
         _settle_band(out, lines, banded, _has_picture(content.images, _page_area(page)))
         lines.measure(out, self.single_em)
         return out
+
+    def _list_label(self, font: FontInfo, raw: bytes, line_start: bool, index: int) -> bool:
+        """A run of one glyph that is a list's label (Word draws one as a run of its own): a
+        bullet or dash in a symbol font; in another font, one that starts a line with a tab's
+        gap before the text (a dash a line happens to start with is followed by a space)."""
+        if not (font.symbolic or line_start):
+            return False
+        if not is_bullet(font.decode(raw).strip(), font.symbolic):
+            return False
+        return font.symbolic or _tab_after(self.runs, index)
 
     def _count(
         self,
@@ -354,6 +387,7 @@ class _PageReader:
         tag: str | None,
         args: Any,
         visible: int,
+        index: int,
     ) -> None:
         """One visible run: its characters to its (area, font, size), its first ones kept to
         quote; upright body text to its baseline."""
@@ -369,25 +403,51 @@ class _PageReader:
             area = BAND_HEADER if y >= frame.top_band else BAND_FOOTER if y <= frame.bottom_band else "body"
         else:
             area = frame.area(tag, y)
+        upright = m[1] == 0 and m[2] == 0 and m[0] > 0 and m[3] > 0
+        if visible == 1:
+            line_start = area == "body" and upright and round(y, 1) not in lines.by_y
+            if self._list_label(font, raw, line_start, index):
+                return  # a list's bullet or dash: not the text's font, as a Word list label is not
         key = (area, font.label, size)
         combo = out.combos.get(key)
         if combo is None:
             combo = out.combos[key] = Combo()
         combo.chars += visible
         quote = None
-        upright = m[1] == 0 and m[2] == 0 and m[0] > 0 and m[3] > 0
         if area == "body" and upright:
             quote = lines.add(y, visible, size)  # upright body text makes the measured lines
         in_band = upright and area in _BAND_AREAS
-        if combo.quoted < EXCERPT_CHARS or quote is not None or in_band:
+        spot = len(combo.spots) < MAX_BOX_RUNS
+        if spot or combo.quoted < EXCERPT_CHARS or quote is not None or in_band:
             em_matrix = (m[0] * tf, m[1] * tf, m[2] * tf, m[3] * tf, m[4], m[5])
             run = (font, raw, args, em_matrix, m[4] if turned else m[4] + frame.dx, y)
+            if spot:
+                combo.spots.append(run)
             if combo.quoted < EXCERPT_CHARS:
                 combo.keep(run, visible)
             if quote is not None:
                 quote.keep(run, visible)
             if in_band:
                 banded.append((y, visible, size, run))
+
+
+def _tab_after(runs: list[Run], index: int) -> bool:
+    """The next visible run starts on the same baseline, a tab's width (`LABEL_GAP_EM`) or more
+    after the end of this one: a list label's gap, wider than a space after a dash."""
+    font, tf, (a, b, _, _, e, f), *_ = runs[index]
+    raw = runs[index][4]
+    em = abs(tf) * math.hypot(a, b)
+    if em == 0:
+        return False
+    ux, uy = a * abs(tf) / em, b * abs(tf) / em  # the baseline's direction
+    end = font.advance(raw) * em
+    for nfont, _, nm, _, nraw, *_ in runs[index + 1 : index + 8]:
+        if not nfont.visible(nraw):
+            continue
+        dx, dy = nm[4] - e, nm[5] - f
+        along, across = dx * ux + dy * uy, dy * ux - dx * uy
+        return abs(across) < 0.3 * em and along - end >= LABEL_GAP_EM * em
+    return False
 
 
 def _has_picture(images: list[Matrix], page_area: float) -> bool:
@@ -412,6 +472,7 @@ def _settle_band(
         target.chars += combo.chars
         target.runs.extend(combo.runs)
         target.quoted += combo.quoted
+        target.spots.extend(combo.spots[: MAX_BOX_RUNS - len(target.spots)])
     if not has_body:
         for y, visible, size, run in banded:
             quote = lines.add(y, visible, size)
@@ -443,11 +504,49 @@ def _excerpt(text: str) -> str:
     return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1].rstrip() + "…"
 
 
-def _place(place: Place, quote: Combo | None, with_excerpt: bool) -> Place:
-    """A place for the rules; its excerpt is decoded only for the places a finding quotes."""
+def _place(place: Place, quote: Combo | None, page: PageText | None, with_excerpt: bool) -> Place:
+    """A place for the rules; its excerpt is decoded only for the places a finding quotes, its
+    boxes measured only when a finding names it first."""
     if with_excerpt and quote is not None:
         place.excerpt = _excerpt(quote.text())
+        if page is not None and quote.spots:
+            place.boxes = partial(run_boxes, quote.spots, page.number, page.width, page.height)
     return place
+
+
+def _run_rect(run: Quoted) -> tuple[float, float, float, float]:
+    """A run's glyphs as [left, bottom, right, top] on the displayed page (origin bottom left):
+    its advance (TJ kerning taken off) by the font's ascent and descent, through its matrix."""
+    font, raw, args, m, x, y = run
+    advance = font.advance(raw) - shown_kerning(args) / 1000.0
+    xs, ys = [], []
+    for u, v in ((0.0, font.descent), (advance, font.descent), (0.0, font.ascent), (advance, font.ascent)):
+        xs.append(x + u * m[0] + v * m[2])
+        ys.append(y + u * m[1] + v * m[3])
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def run_boxes(runs: list[Quoted], page: int, width: float, height: float) -> list[dict[str, Any]]:
+    """The runs' rectangles merged into one box per line, in points from the top-left corner of
+    the page as displayed (what `location.boxes` holds), cut to the page."""
+    lines: list[list[float]] = []
+    for left, bottom, right, top in map(_run_rect, runs):
+        middle = (bottom + top) / 2
+        for line in lines:
+            if line[1] <= middle <= line[3]:
+                line[0], line[1] = min(line[0], left), min(line[1], bottom)
+                line[2], line[3] = max(line[2], right), max(line[3], top)
+                break
+        else:
+            lines.append([left, bottom, right, top])
+    boxes: list[dict[str, Any]] = []
+    for left, bottom, right, top in sorted(lines, key=lambda line: -line[3]):
+        x0, x1 = max(0.0, left - BOX_PAD), min(width, right + BOX_PAD)
+        y0, y1 = max(0.0, height - top - BOX_PAD), min(height, height - bottom + BOX_PAD)
+        if x1 > x0 and y1 > y0:  # off the page: nothing to draw
+            boxes.append({"page": page, "x": round(x0, 1), "y": round(y0, 1),
+                          "w": round(x1 - x0, 1), "h": round(y1 - y0, 1), "kind": "rect"})  # fmt: skip
+    return boxes
 
 
 def inventory(layer: TextLayer, policy: Policy) -> TextInventory:
@@ -461,13 +560,13 @@ def inventory(layer: TextLayer, policy: Policy) -> TextInventory:
             order += 1
             place = Place(part=None if area == "body" else area, page=page.number, order=order)
             inv.font(area, judge.family_of(family_label(name)), size).add(
-                combo.chars, page.number, partial(_place, place, combo)
+                combo.chars, page.number, partial(_place, place, combo, page)
             )
         if page.spacing is not None:
             order += 1
             place = Place(page=page.number, order=order)
             inv.line("body", "auto", page.spacing, page.spacing_size).add(
-                page.spacing_chars, page.number, partial(_place, place, page.spacing_quote)
+                page.spacing_chars, page.number, partial(_place, place, page.spacing_quote, None)
             )
     return inv
 
