@@ -1,10 +1,10 @@
 """Per-file check time of two source trees in one run: each file parsed once per format.
 
-    python bench/bench_parse_once.py [--baseline DIR] [--current DIR] [--rounds 3] [--repeats 5] [--hostile]
+    python bench/bench_parse_once.py --baseline DIR [--current DIR] [--rounds 3] [--repeats 5] [--hostile]
 
-Each tree is a directory holding a `courtdoc` symlink to a checkout (the default baseline,
-/work/pkgs/base, links the tree before the change; the current one defaults to a temporary
-directory linking this checkout). Every measurement imports its tree in a subprocess of its own
+Each tree is a directory holding a `courtdoc` symlink to a checkout (the baseline: e.g. a
+`git worktree add --detach ../base <commit>` linked as `DIR/courtdoc`; the current one defaults
+to a temporary directory linking this checkout). Every measurement imports its tree in a subprocess of its own
 with PYTHONPATH pointing at that directory, and runs the real inspection path in-process
 (`engine.inspection.inspect`, or `inspection.inspect` in the older flat layout) with the shipped
 policy: one warm-up, then `--repeats` checks of each input. The two trees alternate for `--rounds`
@@ -41,7 +41,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(__file__).resolve().parent / ".cache" / "parse_once"
-DEFAULT_BASELINE = Path("/work/pkgs/base")
 HOSTILE = "Решение суда (поток 200 МиБ).pdf"
 
 # Runs inside each child: argv = [inputs json, repeats]; prints one JSON line.
@@ -147,7 +146,7 @@ def measure(tree: Path, inputs: list[tuple[str, Path, str, int]], repeats: int) 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE)
+    parser.add_argument("--baseline", type=Path, required=True, help="a directory holding a `courtdoc` link")
     parser.add_argument("--current", type=Path, default=None)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=5)

@@ -1,7 +1,7 @@
 """How many lists of attachments the reader reads whole, beside the previous reader, and the
 filing verdicts that change with it.
 
-    python bench/list_reading.py [--baseline /work/pkgs/base] [--verdicts] [--corpus]
+    python bench/list_reading.py --baseline DIR [--verdicts] [--corpus]
 
 The lists are `fixtures/generate_lists.py`'s blocks (Kazakhstan court application templates in
 Russian, Kazakh and English), each as DOCX and as PDF. A list is read whole when the reader finds
@@ -98,7 +98,11 @@ def _whole(got: list[str], want: list[str]) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--baseline", default="/work/pkgs/base", help="directory holding the previous `courtdoc`")
+    parser.add_argument(
+        "--baseline",
+        required=True,
+        help="a directory holding a `courtdoc` link to the previous checkout (git worktree add …)",
+    )
     parser.add_argument("--verdicts", action="store_true", help="also compare filing verdicts")
     parser.add_argument("--corpus", action="store_true", help="also read the shared corpus")
     parser.add_argument("--side", help=argparse.SUPPRESS)
