@@ -233,6 +233,8 @@ class Runner:
             **self.selection.identity(),
         }
         self.store = RunStore(out, self.identity, earlier_policy_sha256=policy.file_sha256 or None)
+        for source, label in zip(self.sources, self.store.source_labels(specs), strict=True):
+            source.spec = label
         self.make_backend = make_backend
         self.progress = progress or Progress(enabled=False)
         self.stats = Stats()

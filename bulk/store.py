@@ -371,6 +371,22 @@ class RunStore:
         os.fsync(self._records_fd)
         os.fsync(self._fd)
 
+    def source_labels(self, specs: list[str]) -> list[str]:
+        """The names the run's results give its sources: as the run that started the directory
+        typed them. The identity compares resolved paths, so a resumed run may spell a source
+        another way (`archive` then `/srv/archive`); its results keep the first spelling, and
+        the lines already written stay recognised as done."""
+        path = self.out / RUN
+        held = json.loads(path.read_text(encoding="utf-8"))
+        labels = held.get("labels")
+        if isinstance(labels, list) and len(labels) == len(specs) and all(isinstance(x, str) for x in labels):
+            return labels
+        held["labels"] = list(specs)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(held, indent=2, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+        return list(specs)
+
     def write_stats(self, stats: dict[str, Any]) -> None:
         path = self.out / RUN
         held = json.loads(path.read_text(encoding="utf-8"))

@@ -168,3 +168,19 @@ def test_a_run_written_by_the_previous_layout_resumes(tmp_path: Path) -> None:
     assert len(written) == 4
     resumed_lines = _judged(written[2:])
     assert resumed_lines == _judged(cut_off)
+
+
+def test_a_run_resumed_with_its_source_spelt_another_way_skips_what_is_done(tmp_path: Path) -> None:
+    """The same folder given relative, then absolute: the second run finds every line done and
+    writes none again (the results keep the first spelling)."""
+    archive = tmp_path / "archive"
+    shutil.copytree(_OLD_LAYOUT_RUN / "archive", archive)
+    first = courtdoc("revalidate", "archive", "--out", "out", "--jobs", "1", cwd=tmp_path)
+    assert first.returncode in (0, 1), first.stderr[-3000:]
+    again = courtdoc("revalidate", str(archive), "--out", str(tmp_path / "out"), "--jobs", "1")
+    assert again.returncode in (0, 1), again.stderr[-3000:]
+    lines = (tmp_path / "out" / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 4
+    assert {json.loads(line)["source"] for line in lines} == {"archive"}
+    stats = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))["runs"][-1]
+    assert stats["already_done"] == 4 and stats["written"] == 0
