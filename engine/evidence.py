@@ -19,7 +19,7 @@ finding's glyph runs measured by the text layer) is drawn with its own boxes and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 import pypdfium2 as pdfium
 
 from ..checks import render
+from ..checks.boxes import merge_into_lines
 from ..core.policy import Policy
 from ..core.report import Finding
 from . import pictures
@@ -113,28 +114,13 @@ class _Displayed:
         return x0, y0, x1 - x0, y1 - y0
 
 
-def _lines(rects: Iterable[tuple[float, float, float, float]]) -> list[list[float]]:
-    """Character-run rectangles merged into one per line: [left, bottom, right, top]."""
-    lines: list[list[float]] = []
-    for left, bottom, right, top in rects:
-        middle = (bottom + top) / 2
-        for line in lines:
-            if line[1] <= middle <= line[3]:
-                line[0], line[1] = min(line[0], left), min(line[1], bottom)
-                line[2], line[3] = max(line[2], right), max(line[3], top)
-                break
-        else:
-            lines.append([left, bottom, right, top])
-    return lines
-
-
 def _page_lines(text: pdfium.PdfTextPage) -> list[list[float]]:
     """Every line of text on the page, top first."""
     count = text.count_chars()
     if count <= 0:
         return []
     rects = [text.get_rect(i) for i in range(text.count_rects(0, count))]
-    return sorted(_lines(rects), key=lambda line: -line[3])
+    return sorted(merge_into_lines(rects), key=lambda line: -line[3])
 
 
 def _paragraph(found: list[list[float]], page_lines: list[list[float]]) -> list[list[float]]:
@@ -185,7 +171,7 @@ def _search(document: pdfium.PdfDocument, query: Query) -> Found | None:
                 if hit is None:
                     continue
                 start, count = hit
-                found = _lines(text.get_rect(i) for i in range(text.count_rects(start, count)))
+                found = merge_into_lines(text.get_rect(i) for i in range(text.count_rects(start, count)))
                 lines = _paragraph(found, _page_lines(text))
                 shown = _Displayed(page)
                 boxes = []

@@ -57,6 +57,7 @@ from typing import Any
 
 from ...core.policy import Policy
 from ...core.report import FontUsage, PageInfo, TextSummary
+from ..boxes import merge_into_lines
 from ..findings import Issues
 from ..fontnames import FontJudge
 from ..textrules import Place, TextInventory, judge_fonts, judge_spacing
@@ -529,16 +530,7 @@ def _run_rect(run: Quoted) -> tuple[float, float, float, float]:
 def run_boxes(runs: list[Quoted], page: int, width: float, height: float) -> list[dict[str, Any]]:
     """The runs' rectangles merged into one box per line, in points from the top-left corner of
     the page as displayed (what `location.boxes` holds), cut to the page."""
-    lines: list[list[float]] = []
-    for left, bottom, right, top in map(_run_rect, runs):
-        middle = (bottom + top) / 2
-        for line in lines:
-            if line[1] <= middle <= line[3]:
-                line[0], line[1] = min(line[0], left), min(line[1], bottom)
-                line[2], line[3] = max(line[2], right), max(line[3], top)
-                break
-        else:
-            lines.append([left, bottom, right, top])
+    lines = merge_into_lines(map(_run_rect, runs))
     boxes: list[dict[str, Any]] = []
     for left, bottom, right, top in sorted(lines, key=lambda line: -line[3]):
         x0, x1 = max(0.0, left - BOX_PAD), min(width, right + BOX_PAD)
