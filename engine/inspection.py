@@ -135,9 +135,10 @@ def _inspect_doc(path: Path, policy: Policy, result: Inspection, stack: ExitStac
             ) as converted,
             zipfile.ZipFile(converted) as zf,
         ):
-            # An empty .doc converts to an empty DOCX: document.empty, as for a DOCX.
-            docx_package.read_main_part(zf, result.issues)
-            inventory = docx_text.read_text(zf)
+            # An empty .doc converts to an empty DOCX: document.empty, as for a DOCX; the main
+            # part parsed for that is the one the text is read from.
+            main = docx_package.read_main_part(zf, result.issues)
+            inventory = docx_text.read_text(zf, main)
     except (doc_convert.ConversionError, zipfile.BadZipFile, OSError) as exc:
         result.issues.add("doc.unsupported", observed=str(exc)[:300], detail="@ui:doc_convert_failed")
         return
