@@ -119,8 +119,10 @@ class Stats:
         }
 
 
-def content_key(policy: Policy, ext: str, sha256: str) -> str:
-    return f"{policy.sha256[:16]}:{ext}:{sha256}"
+def content_key(policy: Policy, ext: str, sha256: str, *, earlier: bool = False) -> str:
+    """The key of a content's record; `earlier`: as earlier versions keyed it, by the hash they
+    gave the same policy file (its bytes alone)."""
+    return f"{(policy.file_sha256 if earlier else policy.sha256)[:16]}:{ext}:{sha256}"
 
 
 def result_line(item: Item, report: dict[str, Any] | None, error: str | None = None) -> dict[str, Any]:
@@ -361,7 +363,7 @@ class Runner:
             record_text = store.content(key)
             if record_text is None and self.policy.file_sha256:
                 # Recorded by an earlier version, whose policy hash was the file's bytes alone.
-                record_text = store.content(f"{self.policy.file_sha256[:16]}:{item.ext}:{mat.sha256}")
+                record_text = store.content(content_key(self.policy, item.ext, mat.sha256, earlier=True))
             if record_text is not None:
                 self._replay(item, mat, replay.loads(record_text))
                 continue
