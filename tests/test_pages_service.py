@@ -196,7 +196,7 @@ def test_precheck_modes_limits_and_messages(
         assert ok.status_code == 202, ok.text
         result = _wait_precheck(api.url, ok.json())
         assert "Сенімхат.docx" in result["html"] and "Arial 12 pt" in result["html"]
-        assert result["status"] == t("all_done", "en", verdict="rejected")
+        assert result["status"] == t("all_done", "en", outcome="Filing: rejected")
         limited = post_precheck(api.url, files[:1], lang="kk", **auth)
         assert limited.status_code == 429
         assert limited.json()["error"]["message"] == t("error_rate_limited", "kk")

@@ -33,7 +33,7 @@ class Progress:
     def status(self, t: Any) -> str:
         """The one line a screen reader hears as the page fills in."""
         if self.final is not None:
-            return str(t("all_done", self.lang, verdict=messages.ui(self.final.verdict, self.lang)))
+            return str(t("all_done", self.lang, outcome=messages.ui(f"filing_{self.final.verdict}", self.lang)))
         return str(t("progress", self.lang, done=len(self.reports), total=len(self.names)))
 
 
